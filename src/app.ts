@@ -1,0 +1,123 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { join, resolve } from 'node:path'
+import { loadMainConfig, type MainConfig } from './config/main-config.js'
+import { LogHub } from './log/hub.js'
+import { createLogger, type AigisLogger } from './log/logger.js'
+import type { LevelName } from './log/levels.js'
+import { PluginManager } from './plugins/manager.js'
+import { createRuntime } from './plugins/runtimes.js'
+import { SkillRegistry } from './skills/registry.js'
+import { SkillService } from './skills/service.js'
+import { ErrorSchema } from './schemas/common.js'
+import { PluginStatusSchema } from './schemas/plugins.js'
+import { SkillInfoSchema } from './schemas/skills.js'
+import errorHandling from './error-handler.js'
+import swagger from './swagger.js'
+import healthRoutes from '../routes/health.js'
+import pluginRoutes from '../routes/plugins.js'
+import skillRoutes from '../routes/skills.js'
+
+export interface AppOptions {
+  /** The main config file (TOML). */
+  config: string
+  /** Runtime copies of plugins (`ext/`), log files (`logs/`). */
+  dataDir: string
+  /** Secret dump, one folder per plugin; default `<dataDir>/secrets`. */
+  secretsDir?: string
+  /** Seconds before a skill call is answered 504. */
+  skillTimeout?: number
+  logLevel?: LevelName
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number
+  /** The log hub to use; made here when not given (the CLI gives one with its stdout attached). */
+  hub?: LogHub
+}
+
+/** The engine, as routes and Fastify plugins reach it. */
+export interface Aigis {
+  config: MainConfig
+  hub: LogHub
+  logger: AigisLogger
+  skills: SkillRegistry
+  service: SkillService
+  plugins: PluginManager
+  /** Resolves once every configured plugin has been tried (after listen). */
+  loaded: Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    aigis: Aigis
+  }
+}
+
+/**
+ * Builds the aigis server: the engine (log hub, skills, plugins) and the HTTP
+ * surface on top. Plugins load once the server listens, since internal
+ * plugins need its address; `app.aigis.loaded` tells when they are done.
+ */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const config = await loadMainConfig(options.config)
+  const hub = options.hub ?? new LogHub({ level: options.logLevel })
+  const logger = createLogger(hub, options.logLevel)
+  const dataDir = resolve(options.dataDir)
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Per-request lines would drown plugin output in /logs; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false } }
+  })
+
+  const skills = new SkillRegistry()
+  const plugins: PluginManager = new PluginManager({
+    baseDir: config.baseDir,
+    dataDir,
+    secretsDir: resolve(options.secretsDir ?? join(dataDir, 'secrets')),
+    hub,
+    logger,
+    skills,
+    createRuntime,
+    serverUrl: () => serverUrl(app)
+  })
+  const service = new SkillService({
+    registry: skills,
+    logger,
+    timeoutMs: (options.skillTimeout ?? 30) * 1000,
+    pluginState: (name) => plugins.stateOf(name)
+  })
+
+  let markLoaded!: () => void
+  const loaded = new Promise<void>((resolve) => { markLoaded = resolve })
+  app.decorate('aigis', { config, hub, logger, skills, service, plugins, loaded })
+
+  app.addSchema(ErrorSchema)
+  app.addSchema(PluginStatusSchema)
+  app.addSchema(SkillInfoSchema)
+  await app.register(errorHandling)
+  await app.register(swagger)
+  await app.register(healthRoutes)
+  await app.register(skillRoutes)
+  await app.register(pluginRoutes)
+
+  app.addHook('onListen', async () => {
+    // Not awaited: the server answers (and /ready says 503) while plugins load.
+    plugins.loadAll(config.plugins).then(markLoaded, (err) => {
+      logger.error({ err }, 'loading plugins failed')
+      markLoaded()
+    })
+  })
+  app.addHook('onClose', async () => {
+    await plugins.stopAll()
+  })
+  return app
+}
+
+/** The address subprocesses use to call back into this server. */
+function serverUrl (app: FastifyInstance): string {
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') return ''
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address
+  return `http://${address.family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${address.port}`
+}

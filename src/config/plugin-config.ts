@@ -1,0 +1,133 @@
+import { isAbsolute, join, relative, resolve } from 'node:path'
+import { Ajv } from 'ajv'
+import { Type, type Static } from 'typebox'
+import { parseCommandString } from 'execa'
+import { PathEscape, PluginConfigInvalid } from '../errors.js'
+import { closest, PLUGIN_TYPES, type PluginType } from './names.js'
+import { readToml } from './toml.js'
+
+const StringList = Type.Array(Type.String({ minLength: 1 }))
+const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
+
+/**
+ * `AIGIS/AIGIS.config`: the one definition of its keys. It validates the file,
+ * and its descriptions are the reference the README is written from.
+ */
+export const PluginConfigSchema = Type.Object({
+  PLUGIN_TYPE: Type.Union(PLUGIN_TYPES.map((t) => Type.Literal(t)), { description: 'core, internal or external; must match the section the plugin is listed in' }),
+  ENTRYPOINT: Type.Optional(Type.String({ minLength: 1, description: 'working directory, and module resolution root for core code (default "{root}")' })),
+  LAUNCH: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'external: argv list run in ENTRYPOINT; internal: module (relative to ENTRYPOINT) exporting launch(aigis)' })),
+  SYSTEM_REQUIREMENTS: Type.Optional(Type.Union([StringList, Type.String({ minLength: 1 })], { description: 'executables that must be on PATH' })),
+  REQUIREMENT_COMMAND: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'command run before launch, with REQUIREMENT_FILE appended as last argument' })),
+  REQUIREMENT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file passed to REQUIREMENT_COMMAND' })),
+  SECRETS: Type.Optional(Type.Record(Type.String(), Type.String(), { description: '"file name" = "destination folder": copied from <secrets dir>/<plugin>/ before launch' })),
+  RESTART: Type.Optional(Type.Integer({ minimum: -1, description: 'restarts allowed after an unexpected exit; -1 = always (default 0)' })),
+  ENV: Type.Optional(Type.Record(Type.String(), EnvValue, { description: 'extra environment variables' })),
+  STOP_TIMEOUT: Type.Optional(Type.Number({ minimum: 0, description: 'seconds between SIGTERM and SIGKILL (default 5)' }))
+}, { additionalProperties: false })
+
+export type PluginConfigFile = Static<typeof PluginConfigSchema>
+
+const KNOWN_KEYS = Object.keys(PluginConfigSchema.properties)
+const validate = new Ajv({ allErrors: false, strict: false }).compile(PluginConfigSchema)
+
+/** A plugin's config with `{root}` substituted and every path absolute and checked. */
+export interface PluginConfig {
+  type: PluginType
+  root: string
+  entrypoint: string
+  /** external: argv; internal: absolute path of the module exporting `launch`. */
+  launch?: string[]
+  systemRequirements: string[]
+  requirementCommand?: string[]
+  secrets: Array<{ file: string, destination: string }>
+  restart: number
+  env: Record<string, string>
+  stopTimeoutMs: number
+}
+
+export function pluginConfigFile (root: string): string {
+  return join(root, 'AIGIS', 'AIGIS.config')
+}
+
+/** Reads and validates `<root>/AIGIS/AIGIS.config`. */
+export async function loadPluginConfig (plugin: string, root: string): Promise<PluginConfig> {
+  const file = pluginConfigFile(root)
+  let data: Record<string, unknown>
+  try {
+    data = await readToml(file)
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${file} does not exist; every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE`
+      : (err as Error).message
+    throw new PluginConfigInvalid(`Plugin "${plugin}": ${reason}`)
+  }
+  return resolvePluginConfig(plugin, root, data, file)
+}
+
+export function resolvePluginConfig (plugin: string, root: string, data: Record<string, unknown>, file: string): PluginConfig {
+  const fail = (reason: string): never => { throw new PluginConfigInvalid(`Plugin "${plugin}": ${file}: ${reason}`) }
+
+  for (const key of Object.keys(data)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      const hint = closest(key, KNOWN_KEYS)
+      fail(`unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; known keys: ${KNOWN_KEYS.join(', ')}`)
+    }
+  }
+  if (!validate(data)) {
+    const e = validate.errors![0]
+    const key = e.instancePath.split('/').filter(Boolean).join('.') || (e.params as { missingProperty?: string }).missingProperty
+    fail(e.keyword === 'required' ? `${key} is required` : `${key} ${e.message}`)
+  }
+  const config = data as PluginConfigFile
+  const type = config.PLUGIN_TYPE
+  const expand = (value: string): string => value.replaceAll('{root}', root)
+  const inside = (what: string, value: string, base: string): string => {
+    const path = resolve(base, expand(value))
+    const rel = relative(root, path)
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new PathEscape(plugin, what, path, root)
+    return path
+  }
+
+  const entrypoint = inside('ENTRYPOINT', config.ENTRYPOINT ?? '{root}', root)
+  let launch: string[] | undefined
+  if (type !== 'core') {
+    if (config.LAUNCH === undefined) fail(`LAUNCH is required for ${type} plugins`)
+    if (type === 'internal') {
+      if (typeof config.LAUNCH !== 'string') fail('LAUNCH of an internal plugin is a module path such as "main.ts"')
+      launch = [inside('LAUNCH', config.LAUNCH as string, entrypoint)]
+    } else {
+      launch = typeof config.LAUNCH === 'string' ? parseCommandString(expand(config.LAUNCH)) : config.LAUNCH!.map(expand)
+    }
+  }
+
+  let requirementCommand: string[] | undefined
+  if (config.REQUIREMENT_COMMAND !== undefined) {
+    requirementCommand = typeof config.REQUIREMENT_COMMAND === 'string'
+      ? parseCommandString(expand(config.REQUIREMENT_COMMAND))
+      : config.REQUIREMENT_COMMAND.map(expand)
+    if (config.REQUIREMENT_FILE !== undefined) {
+      requirementCommand.push(inside('REQUIREMENT_FILE', config.REQUIREMENT_FILE, entrypoint))
+    }
+  }
+
+  for (const secret of Object.keys(config.SECRETS ?? {})) {
+    if (/[/\\]/.test(secret) || secret === '..' || secret === '.') fail(`SECRETS key "${secret}" must be a plain file name`)
+  }
+  const requirements = config.SYSTEM_REQUIREMENTS ?? []
+  return {
+    type,
+    root,
+    entrypoint,
+    launch,
+    systemRequirements: typeof requirements === 'string' ? [requirements] : requirements,
+    requirementCommand,
+    secrets: Object.entries(config.SECRETS ?? {}).map(([secret, destination]) => ({
+      file: secret,
+      destination: inside(`SECRETS destination of "${secret}"`, destination, root)
+    })),
+    restart: config.RESTART ?? 0,
+    env: Object.fromEntries(Object.entries(config.ENV ?? {}).map(([k, v]) => [k, String(v)])),
+    stopTimeoutMs: (config.STOP_TIMEOUT ?? 5) * 1000
+  }
+}

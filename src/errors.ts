@@ -1,0 +1,48 @@
+import createError, { type FastifyErrorConstructor } from '@fastify/error'
+
+// Every error aigis reports has a stable AIGIS_* code; tests and clients
+// match on the code, never on the prose. HTTP errors carry their status.
+
+type Args = Array<string | number>
+
+function define (code: string, message: string, statusCode?: number): FastifyErrorConstructor<{ code: string }, Args> {
+  return createError<Args>(`AIGIS_${code}`, message, statusCode)
+}
+
+// HTTP surface
+export const PluginNotFound = define('PLUGIN_NOT_FOUND', 'No plugin named "%s". GET /plugins lists the plugins.', 404)
+export const SkillNotFound = define('SKILL_NOT_FOUND', 'Plugin "%s" has no skill "%s". GET /skills lists the skills.', 404)
+export const PluginNotRunning = define('PLUGIN_NOT_RUNNING', 'Plugin "%s" is %s; start it with POST /plugins/%s/start.', 409)
+export const InvalidTransition = define('INVALID_TRANSITION', 'Cannot %s plugin "%s" while it is %s.', 409)
+export const PluginExists = define('PLUGIN_EXISTS', 'A plugin named "%s" already exists; DELETE /plugins/%s first or pick another name.', 409)
+export const InvalidPluginName = define('INVALID_PLUGIN_NAME', 'Invalid plugin name %s: use only letters, digits, "_" and "-".', 400)
+export const InvalidSkillInput = define('INVALID_SKILL_INPUT', 'Invalid input for skill "%s": %s', 400)
+export const SkillTimeout = define('SKILL_TIMEOUT', 'Skill "%s" did not answer within %s s (AIGIS_SKILL_TIMEOUT).', 504)
+export const SkillFailed = define('SKILL_FAILED', '%s', 500)
+export const InvalidSource = define('INVALID_SOURCE', 'Invalid plugin source: %s', 400)
+export const InvalidRequest = define('INVALID_REQUEST', '%s', 400)
+
+// Loading a plugin (shown as the plugin's `error`, state `failed`)
+export const ConfigInvalid = define('CONFIG_INVALID', '%s')
+export const PluginConfigInvalid = define('PLUGIN_CONFIG_INVALID', '%s')
+export const PluginTypeMismatch = define('PLUGIN_TYPE_MISMATCH', 'Plugin "%s" is listed under [%s] but its AIGIS.config says PLUGIN_TYPE = "%s"; move it to the [%s] section.')
+export const SourceFailed = define('SOURCE_FAILED', '%s')
+export const RequirementMissing = define('REQUIREMENT_MISSING', 'Plugin "%s" needs %s on PATH (SYSTEM_REQUIREMENTS); install it or fix PATH.')
+export const RequirementCommandFailed = define('REQUIREMENT_COMMAND_FAILED', 'Plugin "%s": REQUIREMENT_COMMAND `%s` failed: %s')
+export const SecretMissing = define('SECRET_MISSING', 'Plugin "%s" is missing secret file(s) %s; put them in %s.')
+export const PathEscape = define('PATH_ESCAPE', 'Plugin "%s": %s resolves to %s, outside the plugin folder %s.')
+export const CoreModuleMissing = define('CORE_MODULE_MISSING', 'Plugin "%s" has no AIGIS/AIGIS.core.ts (or .mts, .js, .mjs) in %s.')
+export const CoreModuleFailed = define('CORE_MODULE_FAILED', 'Plugin "%s": importing %s failed: %s')
+export const SkillsInvalid = define('SKILLS_INVALID', 'Plugin "%s": %s')
+export const SpawnFailed = define('SPAWN_FAILED', 'Plugin "%s" could not be started: %s')
+
+/** The `code` of any error, or undefined. */
+export function errorCode (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** A one-line message for any thrown value. */
+export function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,274 @@
+import { EventEmitter } from 'node:events'
+import { loadPluginConfig, type PluginConfig } from '../config/plugin-config.js'
+import { isPluginName, type PluginType } from '../config/names.js'
+import type { PluginDeclaration } from '../config/main-config.js'
+import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTransition, PluginExists, PluginNotFound, PluginTypeMismatch } from '../errors.js'
+import type { LogHub } from '../log/hub.js'
+import type { AigisLogger } from '../log/logger.js'
+import type { SkillRegistry } from '../skills/registry.js'
+import { preparePlugin } from './prepare.js'
+import type { PluginRuntime, RuntimeContext } from './runtime.js'
+import { materializeSource } from './source.js'
+import { IDLE_RUNTIME, type PluginState, type PluginStatus } from './status.js'
+
+export type RuntimeFactory = (ctx: RuntimeContext) => PluginRuntime
+
+export interface PluginManagerOptions {
+  /** Folder relative local sources resolve against (the main config's). */
+  baseDir: string
+  dataDir: string
+  secretsDir: string
+  hub: LogHub
+  logger: AigisLogger
+  skills: SkillRegistry
+  createRuntime: RuntimeFactory
+  serverUrl: () => string
+  /** The token a plugin's own process gets when auth is on. */
+  pluginToken?: (plugin: string) => string | undefined
+}
+
+type Action = 'start' | 'stop' | 'restart' | 'reload'
+
+// Which lifecycle requests make sense in which state; anything else is a 409.
+const ALLOWED: Record<Action, ReadonlySet<PluginState>> = {
+  start: new Set(['stopped', 'exited', 'fatal', 'failed']),
+  stop: new Set(['starting', 'running', 'backoff']),
+  restart: new Set(['running', 'backoff', 'stopped', 'exited', 'fatal', 'failed']),
+  reload: new Set(['running', 'backoff', 'stopped', 'exited', 'fatal', 'failed'])
+}
+
+// A plugin in one of these states has something to stop.
+const ACTIVE: ReadonlySet<PluginState> = new Set(['starting', 'running', 'backoff', 'stopping'])
+
+class ManagedPlugin {
+  state: PluginState = 'stopped'
+  error: string | null = null
+  config?: PluginConfig
+  runtime?: PluginRuntime
+  /** Serializes lifecycle operations on this plugin. */
+  queue: Promise<unknown> = Promise.resolve()
+
+  constructor (
+    readonly name: string,
+    public type: PluginType | null,
+    readonly source: string,
+    readonly log: AigisLogger
+  ) {}
+}
+
+/**
+ * Every plugin, its state machine and its lifecycle: the loading pipeline
+ * (source, AIGIS.config, requirements, secrets, runtime) and start, stop,
+ * restart, reload, add and remove. Emits `state` with the plugin's status on
+ * every change. Knows nothing of HTTP.
+ */
+export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
+  #options: PluginManagerOptions
+  #plugins = new Map<string, ManagedPlugin>()
+  #ready = false
+
+  constructor (options: PluginManagerOptions) {
+    super()
+    this.#options = options
+  }
+
+  /** True once every configured plugin has been tried. */
+  get ready (): boolean {
+    return this.#ready
+  }
+
+  /** Loads the configured plugins in order; one failing never stops the others. */
+  async loadAll (declarations: PluginDeclaration[]): Promise<void> {
+    for (const declaration of declarations) {
+      if (declaration.error !== undefined) {
+        this.#options.logger.error({ plugin: declaration.name }, declaration.error)
+        if (!isPluginName(declaration.name) || this.#plugins.has(declaration.name)) continue
+      }
+      const plugin = this.#track(declaration.name, declaration.type, declaration.source)
+      if (declaration.error !== undefined) {
+        this.#fail(plugin, declaration.error)
+        continue
+      }
+      await this.#locked(plugin, () => this.#load(plugin))
+    }
+    this.#ready = true
+  }
+
+  has (name: string): boolean {
+    return this.#plugins.has(name)
+  }
+
+  /** The plugin's state, or undefined when there is no such plugin. */
+  stateOf (name: string): PluginState | undefined {
+    return this.#plugins.get(name)?.state
+  }
+
+  status (name: string): PluginStatus {
+    return this.#status(this.#get(name))
+  }
+
+  list (): PluginStatus[] {
+    return [...this.#plugins.values()].map((p) => this.#status(p))
+  }
+
+  /** Adds and loads a plugin at runtime. A source that cannot be fetched is not kept. */
+  async add (name: string, source: string, type?: PluginType): Promise<PluginStatus> {
+    if (!isPluginName(name)) throw new InvalidPluginName(JSON.stringify(name))
+    if (this.#plugins.has(name)) throw new PluginExists(name, name)
+    const plugin = this.#track(name, type ?? null, source)
+    const error = await this.#locked(plugin, () => this.#load(plugin))
+    if (errorCode(error) === 'AIGIS_SOURCE_FAILED') {
+      this.#plugins.delete(name)
+      throw new InvalidSource(errorMessage(error))
+    }
+    return this.#status(plugin)
+  }
+
+  async remove (name: string): Promise<void> {
+    const plugin = this.#get(name)
+    await this.#locked(plugin, async () => {
+      await this.#stopRuntime(plugin)
+      this.#plugins.delete(name)
+      plugin.log.shutdown('removed')
+    })
+  }
+
+  start (name: string): Promise<PluginStatus> {
+    return this.#lifecycle(name, 'start', async (plugin) => {
+      await (plugin.state === 'failed' || plugin.runtime === undefined ? this.#load(plugin) : this.#startRuntime(plugin))
+    })
+  }
+
+  stop (name: string): Promise<PluginStatus> {
+    return this.#lifecycle(name, 'stop', (plugin) => this.#stopRuntime(plugin))
+  }
+
+  restart (name: string): Promise<PluginStatus> {
+    return this.#lifecycle(name, 'restart', async (plugin) => {
+      await this.#stopRuntime(plugin)
+      await (plugin.runtime === undefined ? this.#load(plugin) : this.#startRuntime(plugin))
+    })
+  }
+
+  /** Refreshes the source and loads the plugin anew (new code, new config). */
+  reload (name: string): Promise<PluginStatus> {
+    return this.#lifecycle(name, 'reload', async (plugin) => {
+      await this.#stopRuntime(plugin)
+      await this.#load(plugin)
+    })
+  }
+
+  /** Stops every plugin (shutdown): processes, then core cleanups, all at once. */
+  async stopAll (): Promise<void> {
+    await Promise.allSettled([...this.#plugins.values()].map((plugin) =>
+      this.#locked(plugin, () => this.#stopRuntime(plugin))))
+  }
+
+  #get (name: string): ManagedPlugin {
+    const plugin = this.#plugins.get(name)
+    if (plugin === undefined) throw Object.assign(new PluginNotFound(name), { plugin: name })
+    return plugin
+  }
+
+  #track (name: string, type: PluginType | null, source: string): ManagedPlugin {
+    const plugin = new ManagedPlugin(name, type, source, this.#options.logger.child({ plugin: name }))
+    this.#plugins.set(name, plugin)
+    return plugin
+  }
+
+  async #lifecycle (name: string, action: Action, work: (plugin: ManagedPlugin) => Promise<unknown>): Promise<PluginStatus> {
+    const plugin = this.#get(name)
+    await this.#locked(plugin, async () => {
+      if (!ALLOWED[action].has(plugin.state)) {
+        throw Object.assign(new InvalidTransition(action, name, plugin.state), { plugin: name })
+      }
+      await work(plugin)
+    })
+    return this.#status(plugin)
+  }
+
+  #locked<T> (plugin: ManagedPlugin, work: () => Promise<T>): Promise<T> {
+    const run = plugin.queue.then(work)
+    plugin.queue = run.catch(() => {})
+    return run
+  }
+
+  /**
+   * The whole pipeline: source → AIGIS.config → requirements → secrets →
+   * runtime. A failure leaves the plugin `failed`; the error is also returned.
+   */
+  async #load (plugin: ManagedPlugin): Promise<unknown> {
+    const { baseDir, dataDir, secretsDir } = this.#options
+    plugin.runtime?.removeAllListeners()
+    plugin.runtime = undefined
+    this.#setState(plugin, 'starting', null)
+    try {
+      const { root, warnings } = await materializeSource(plugin.name, plugin.source, baseDir, dataDir)
+      for (const warning of warnings) plugin.log.warn(warning)
+      const config = await loadPluginConfig(plugin.name, root)
+      if (plugin.type !== null && plugin.type !== config.type) {
+        throw new PluginTypeMismatch(plugin.name, plugin.type, config.type, config.type)
+      }
+      plugin.type = config.type
+      plugin.config = config
+      await preparePlugin(plugin.name, config, secretsDir, plugin.log)
+      plugin.runtime = this.#createRuntime(plugin, config)
+    } catch (err) {
+      this.#fail(plugin, errorMessage(err))
+      return err
+    }
+    await this.#startRuntime(plugin)
+  }
+
+  #createRuntime (plugin: ManagedPlugin, config: PluginConfig): PluginRuntime {
+    const runtime = this.#options.createRuntime({
+      name: plugin.name,
+      config,
+      log: plugin.log,
+      hub: this.#options.hub,
+      skills: this.#options.skills,
+      serverUrl: this.#options.serverUrl,
+      pluginToken: this.#options.pluginToken?.(plugin.name)
+    })
+    runtime.on('state', (state, error) => this.#setState(plugin, state, error))
+    return runtime
+  }
+
+  async #startRuntime (plugin: ManagedPlugin): Promise<void> {
+    try {
+      await plugin.runtime!.start()
+      plugin.log.boot(`${plugin.type} plugin started`)
+    } catch (err) {
+      this.#fail(plugin, errorMessage(err))
+    }
+  }
+
+  async #stopRuntime (plugin: ManagedPlugin): Promise<void> {
+    if (plugin.runtime === undefined || !ACTIVE.has(plugin.state)) return
+    await plugin.runtime.stop()
+    plugin.log.shutdown(`${plugin.type} plugin stopped`)
+  }
+
+  #fail (plugin: ManagedPlugin, error: string): void {
+    plugin.log.error(error)
+    this.#setState(plugin, 'failed', error)
+  }
+
+  #setState (plugin: ManagedPlugin, state: PluginState, error: string | null): void {
+    plugin.state = state
+    plugin.error = error
+    this.emit('state', this.#status(plugin))
+  }
+
+  #status (plugin: ManagedPlugin): PluginStatus {
+    return {
+      name: plugin.name,
+      type: plugin.type,
+      source: plugin.source,
+      state: plugin.state,
+      error: plugin.error,
+      skills: this.#options.skills.ofPlugin(plugin.name).map((s) => s.id),
+      ...(plugin.runtime?.info() ?? IDLE_RUNTIME)
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { EventEmitter } from 'node:events'
+
+export type SkillKind = 'function' | 'value'
+
+/** A skill's optional schema entry from the module's `SCHEMAS` export. */
+export interface SkillSchema {
+  summary?: string
+  description?: string
+  body?: Record<string, unknown>
+  response?: Record<string, unknown>
+}
+
+export interface Skill {
+  /** `<plugin>.<dotted path>` */
+  id: string
+  plugin: string
+  /** The dotted path inside the plugin's module. */
+  name: string
+  kind: SkillKind
+  description?: string
+  schema: SkillSchema
+  /** The HTTP path it is served at. */
+  path: string
+  /** The function (called as fn(input, ctx)) or the constant value. */
+  target: unknown
+}
+
+/**
+ * The skills currently callable, by plugin. A plugin's skills are replaced
+ * as a whole (start, reload) or removed as a whole (stop, delete); each change
+ * bumps `version` and emits `change` so the OpenAPI document can follow.
+ */
+export class SkillRegistry extends EventEmitter<{ change: [] }> {
+  #byPlugin = new Map<string, Map<string, Skill>>()
+  #version = 0
+
+  get version (): number {
+    return this.#version
+  }
+
+  set (plugin: string, skills: Skill[]): void {
+    this.#byPlugin.set(plugin, new Map(skills.map((s) => [s.name, s])))
+    this.#changed()
+  }
+
+  delete (plugin: string): void {
+    if (this.#byPlugin.delete(plugin)) this.#changed()
+  }
+
+  get (plugin: string, name: string): Skill | undefined {
+    return this.#byPlugin.get(plugin)?.get(name)
+  }
+
+  ofPlugin (plugin: string): Skill[] {
+    return [...(this.#byPlugin.get(plugin)?.values() ?? [])]
+  }
+
+  list (): Skill[] {
+    return [...this.#byPlugin.values()].flatMap((skills) => [...skills.values()])
+  }
+
+  #changed (): void {
+    this.#version++
+    this.emit('change')
+  }
+}
