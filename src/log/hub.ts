@@ -21,6 +21,15 @@ export interface LogFilter {
   minLevel?: number
 }
 
+/** The object a pino/bunyan JSON line holds, or undefined for any other line. */
+function parseStructured (line: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(line)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && levelName(value.level) !== undefined) return value
+  } catch {}
+  return undefined
+}
+
 export function matches (record: LogRecord, filter: LogFilter): boolean {
   if (filter.plugins !== undefined && !filter.plugins.has(record.plugin)) return false
   if (filter.stream !== undefined && record.stream !== filter.stream) return false
@@ -83,6 +92,28 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       stream: stream === 'stdout' || stream === 'stderr' ? stream : 'log',
       msg: typeof msg === 'string' ? msg : msg === undefined ? '' : String(msg)
     })
+  }
+
+  /**
+   * Adds one line a subprocess printed. A line that is a JSON object with a
+   * pino/bunyan `level` keeps its level, message and fields; any other line
+   * is a record at `info` (stdout) or `error` (stderr).
+   */
+  publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string): LogRecord | undefined {
+    const structured = line.startsWith('{') ? parseStructured(line) : undefined
+    if (structured !== undefined) {
+      const { level, time, msg, message, plugin: _p, stream: _s, seq: _q, pid: _pid, ...fields } = structured
+      return this.publish({
+        ...fields,
+        time: typeof time === 'number' ? time : Date.now(),
+        level: levelName(level)!,
+        plugin,
+        stream,
+        pid,
+        msg: String(msg ?? message ?? '')
+      })
+    }
+    return this.publish({ time: Date.now(), level: stream === 'stderr' ? 'error' : 'info', plugin, stream, pid, msg: line })
   }
 
   /** The retained entry with this sequence number, if it is still in the ring. */
