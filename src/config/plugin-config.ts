@@ -14,7 +14,7 @@ const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
  * and its descriptions are the reference the README is written from.
  */
 export const PluginConfigSchema = Type.Object({
-  PLUGIN_TYPE: Type.Union(PLUGIN_TYPES.map((t) => Type.Literal(t)), { description: 'core, internal or external; must match the section the plugin is listed in' }),
+  PLUGIN_TYPE: Type.Union(PLUGIN_TYPES.map((t) => Type.Literal(t)), { description: '"core", "internal" or "external"; must match the section the plugin is listed in' }),
   ENTRYPOINT: Type.Optional(Type.String({ minLength: 1, description: 'working directory, and module resolution root for core code (default "{root}")' })),
   LAUNCH: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'external: argv list run in ENTRYPOINT; internal: module (relative to ENTRYPOINT) exporting launch(aigis)' })),
   SYSTEM_REQUIREMENTS: Type.Optional(Type.Union([StringList, Type.String({ minLength: 1 })], { description: 'executables that must be on PATH' })),
@@ -76,8 +76,13 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
   }
   if (!validate(data)) {
     const e = validate.errors![0]
-    const key = e.instancePath.split('/').filter(Boolean).join('.') || (e.params as { missingProperty?: string }).missingProperty
-    fail(e.keyword === 'required' ? `${key} is required` : `${key} ${e.message}`)
+    const path = e.instancePath.split('/').filter(Boolean)
+    if (e.keyword === 'required') fail(`${(e.params as { missingProperty: string }).missingProperty} is required`)
+    const key = path[0] as keyof typeof PluginConfigSchema.properties
+    const got = JSON.stringify(path.reduce<any>((v, k) => v?.[k], data))
+    const problem = e.keyword === 'const' || e.keyword === 'anyOf' ? 'is invalid' : e.message
+    const { description } = PluginConfigSchema.properties[key] as { description?: string }
+    fail(`${path.join('.')} ${problem} (got ${got}); ${key} is ${description}`)
   }
   const config = data as PluginConfigFile
   const type = config.PLUGIN_TYPE

@@ -81,14 +81,12 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
   async loadAll (declarations: PluginDeclaration[]): Promise<void> {
     for (const declaration of declarations) {
       if (declaration.error !== undefined) {
-        this.#options.logger.error({ plugin: declaration.name }, declaration.error)
-        if (!isPluginName(declaration.name) || this.#plugins.has(declaration.name)) continue
-      }
-      const plugin = this.#track(declaration.name, declaration.type, declaration.source)
-      if (declaration.error !== undefined) {
-        this.#fail(plugin, declaration.error)
+        // Shown in the list as failed, unless its name already belongs to another plugin.
+        if (this.#plugins.has(declaration.name)) this.#options.logger.error(declaration.error)
+        else this.#fail(this.#track(declaration.name, declaration.type, declaration.source), declaration.error)
         continue
       }
+      const plugin = this.#track(declaration.name, declaration.type, declaration.source)
       await this.#locked(plugin, () => this.#load(plugin))
     }
     this.#ready = true

@@ -1,0 +1,99 @@
+import t from 'tap'
+import { corePlugin, startServer } from './helper.js'
+
+// One server with one good plugin and one of every kind of broken one: each
+// broken plugin is `failed` with an error that says what to fix, and neither
+// the server nor the good plugin notice.
+
+const GOOD = `export const SKILLS = ['ping']
+export const ping = () => 'pong'`
+
+const broken: Record<string, { files: Record<string, string>, error: RegExp, section?: string }> = {
+  badtoml: {
+    files: { 'p/badtoml/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "core"\nRESTART = = 3\n' },
+    error: /AIGIS\.config:2:\d+: invalid TOML/
+  },
+  unknownkey: {
+    files: corePlugin('p/unknownkey', GOOD, 'RESTARTS = 2\n'),
+    error: /unknown key "RESTARTS" \(did you mean "RESTART"\?\)/
+  },
+  mismatch: {
+    files: corePlugin('p/mismatch', GOOD),
+    section: 'external',
+    error: /listed under \[external\] but its AIGIS\.config says PLUGIN_TYPE = "core"/
+  },
+  nocore: {
+    files: { 'p/nocore/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "core"\n' },
+    error: /has no AIGIS\/AIGIS\.core\.ts/
+  },
+  noskills: {
+    files: corePlugin('p/noskills', 'export const ping = () => 1'),
+    error: /exports no SKILLS/
+  },
+  skillsnotstrings: {
+    files: corePlugin('p/skillsnotstrings', 'export const SKILLS = ["ping", 3]\nexport const ping = () => 1'),
+    error: /SKILLS must be an array of non-empty strings/
+  },
+  badpath: {
+    files: corePlugin('p/badpath', 'export const SKILLS = ["math.sub"]\nexport const math = { add: () => 1 }'),
+    error: /SKILLS entry "math\.sub" cannot be followed: "sub" is not found in "math"/
+  },
+  throws: {
+    files: corePlugin('p/throws', 'throw new Error("database unreachable")\nexport const SKILLS = []'),
+    error: /importing .*AIGIS\.core\.ts failed: database unreachable/
+  },
+  syntax: {
+    files: corePlugin('p/syntax', 'export const SKILLS = [\n'),
+    error: /importing .*AIGIS\.core\.ts failed/
+  },
+  noconfig: {
+    files: { 'p/noconfig/README': 'nothing here\n' },
+    error: /AIGIS\.config does not exist/
+  },
+  nosource: {
+    files: {},
+    error: /source folder .*p\/nosource does not exist/
+  },
+  badtype: {
+    files: { 'p/badtype/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "daemon"\n' },
+    error: /PLUGIN_TYPE is invalid \(got "daemon"\)/
+  }
+}
+
+t.test('broken plugins fail one by one, the rest keeps working', async (t) => {
+  const sections: Record<string, string[]> = { core: ['good = "p/good"'], internal: [], external: [] }
+  let files: Record<string, string> = corePlugin('p/good', GOOD)
+  for (const [name, spec] of Object.entries(broken)) {
+    sections[spec.section ?? 'core'].push(`${name} = "p/${name}"`)
+    files = { ...files, ...spec.files }
+  }
+  sections.core.push('"../evil" = "p/good"')
+  const config = Object.entries(sections).map(([s, lines]) => `[${s}]\n${lines.join('\n')}`).join('\n\n')
+  const server = await startServer(t, { config, files })
+
+  const ready = await server.call('/ready')
+  t.equal(ready.status, 200, 'ready once every plugin was tried')
+
+  const list = await server.call('/plugins')
+  const byName = new Map<string, any>(list.body.map((p: any) => [p.name, p]))
+  t.equal(byName.get('good').state, 'running')
+  for (const [name, spec] of Object.entries(broken)) {
+    const plugin = byName.get(name)
+    t.equal(plugin?.state, 'failed', `${name} is failed`)
+    t.match(plugin?.error, spec.error, `${name} says why`)
+    t.same(plugin?.skills, [], `${name} serves no skill`)
+  }
+  t.match(byName.get('../evil'), { state: 'failed', error: /invalid plugin name "\.\.\/evil"/ })
+
+  const pong = await server.call('/skills/good/ping', { method: 'POST' })
+  t.equal(pong.status, 200)
+  t.equal(pong.body, 'pong')
+
+  const failedCall = await server.call('/skills/throws/anything', { method: 'POST' })
+  t.equal(failedCall.status, 409, 'a failed plugin\'s skills answer 409')
+  t.match(failedCall.body, { code: 'AIGIS_PLUGIN_NOT_RUNNING', plugin: 'throws' })
+
+  const logged = server.app.aigis.hub.tail(1000, { plugins: new Set(['unknownkey']) })
+  t.ok(logged.some((r) => r.level === 'error' && /RESTARTS/.test(r.msg)), 'the failure is in the central log')
+  t.equal((await server.call('/health')).status, 200)
+})

@@ -1,0 +1,163 @@
+import t from 'tap'
+import { corePlugin, startServer, type TestServer } from './helper.js'
+
+// Calling skills over HTTP: results, the context a skill gets, and every way
+// a call can go wrong, each with its status and AIGIS_* code.
+
+const CORE = `
+import { Type } from 'typebox'
+import { SkillError, type SkillContext } from 'aigis'
+
+export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain']
+
+export function greet (input: { name: string }, ctx: SkillContext) {
+  ctx.log.info({ name: input.name }, 'greeting')
+  return 'Hello, ' + input.name + '!'
+}
+export const math = {
+  add: ({ a, b }: { a: number, b: number }) => a + b,
+  sum: async ({ numbers }: { numbers: number[] }, ctx: SkillContext) => {
+    let total = 0
+    for (const n of numbers) total = await ctx.aigis.s.math.add({ a: total, b: n })
+    return total
+  }
+}
+export const VERSION = '1.2.3'
+export const config = { retries: 3, hosts: ['a', 'b'] }
+export function nothing () {}
+export function boom () { throw new Error('disk full on /var') }
+export function teapot () { throw new SkillError(418, 'I am a teapot', 'TEAPOT') }
+export function forever () { return new Promise(() => {}) }
+let abortReason = 'none'
+export async function aborted (_input: unknown, ctx: SkillContext) {
+  return await new Promise((resolve) => {
+    ctx.signal.addEventListener('abort', () => { abortReason = String(ctx.signal.reason?.code ?? ctx.signal.reason); resolve('aborted') })
+  })
+}
+export const nested = { deep: { value: () => 'deep' } }
+export function logs (_: unknown, ctx: SkillContext) {
+  ctx.log.boot('lifecycle up')
+  ctx.log.shutdown('lifecycle down')
+  return abortReason
+}
+export function raw (input: unknown) { return { got: input ?? null } }
+export async function chain (_: unknown, ctx: SkillContext) {
+  return await ctx.aigis.call('s.VERSION')
+}
+
+export const SCHEMAS = {
+  greet: { description: 'Say hello', body: Type.Object({ name: Type.String() }), response: Type.String() },
+  'math.add': { body: Type.Object({ a: Type.Number(), b: Type.Number() }, { additionalProperties: false }) },
+  'math.sum': { body: Type.Object({ numbers: Type.Array(Type.Number()) }) }
+}
+`
+
+let server: TestServer
+t.before(async () => {
+  server = await startServer(t, {
+    config: '[core]\ns = "plugins/s"\n',
+    files: corePlugin('plugins/s', CORE),
+    skillTimeout: 0.5,
+    bodyLimit: 1024
+  })
+})
+
+const post = (path: string, json?: unknown, init: RequestInit = {}) =>
+  server.call(path, { method: 'POST', ...(json === undefined ? {} : { json }), ...init })
+
+t.test('results: JSON values, constants, dotted paths, undefined → 204', async (t) => {
+  t.same((await post('/skills/s/greet', { name: 'Ada' })).body, 'Hello, Ada!')
+  const add = await post('/skills/s/math.add', { a: 2, b: 40 })
+  t.equal(add.status, 200)
+  t.equal(add.body, 42)
+  t.match(add.headers.get('content-type'), /^application\/json/)
+  t.same((await post('/skills/s/VERSION')).body, '1.2.3')
+  t.same((await post('/skills/s/config')).body, { retries: 3, hosts: ['a', 'b'] })
+  t.same((await post('/skills/s/nested.deep.value')).body, 'deep')
+  const nothing = await post('/skills/s/nothing')
+  t.equal(nothing.status, 204)
+  t.equal(nothing.body, undefined)
+  t.same((await post('/skills/s/raw')).body, { got: null }, 'no body → input undefined')
+  t.same((await post('/skills/s/raw', { x: [1, 2] })).body, { got: { x: [1, 2] } })
+})
+
+t.test('ctx.aigis calls other skills in-process, both forms', async (t) => {
+  t.equal((await post('/skills/s/math.sum', { numbers: [1, 2, 3, 4] })).body, 10)
+  t.equal((await post('/skills/s/chain')).body, '1.2.3')
+})
+
+t.test('ctx.log writes to the central log with the plugin name and lifecycle levels', async (t) => {
+  await post('/skills/s/greet', { name: 'Grace' })
+  await post('/skills/s/logs')
+  const records = server.app.aigis.hub.tail(50, { plugins: new Set(['s']) })
+  t.ok(records.some((r) => r.msg === 'greeting' && r.name === 'Grace' && r.level === 'info' && r.stream === 'log'))
+  t.ok(records.some((r) => r.msg === 'lifecycle up' && r.level === 'boot'))
+  t.ok(records.some((r) => r.msg === 'lifecycle down' && r.level === 'shutdown'))
+})
+
+t.test('a body that fails the schema is a 400, with no type coercion', async (t) => {
+  const wrongType = await post('/skills/s/greet', { name: 5 })
+  t.equal(wrongType.status, 400)
+  t.match(wrongType.body, { code: 'AIGIS_INVALID_SKILL_INPUT', plugin: 's', skill: 'greet', message: /body\/name must be string/ })
+  t.equal((await post('/skills/s/greet', {})).status, 400, 'missing property')
+  t.equal((await post('/skills/s/greet')).status, 400, 'missing body')
+  t.equal((await post('/skills/s/math.add', { a: 1, b: 2, c: 3 })).status, 400, 'additional property')
+  t.equal((await post('/skills/s/math.add', { a: '1', b: 2 })).status, 400, 'a numeric string is not a number')
+})
+
+t.test('malformed JSON is a 400, a body over the limit a 413', async (t) => {
+  const bad = await post('/skills/s/greet', undefined, { body: '{"name": ', headers: { 'content-type': 'application/json' } })
+  t.equal(bad.status, 400)
+  t.match(bad.body, { statusCode: 400, error: 'Bad Request', code: 'AIGIS_INVALID_JSON' })
+  const big = await post('/skills/s/greet', { name: 'x'.repeat(5000) })
+  t.equal(big.status, 413)
+  t.match(big.body, { statusCode: 413, code: 'AIGIS_BODY_TOO_LARGE' })
+})
+
+t.test('unknown plugin or skill is a 404', async (t) => {
+  const plugin = await post('/skills/nope/greet')
+  t.equal(plugin.status, 404)
+  t.match(plugin.body, { code: 'AIGIS_PLUGIN_NOT_FOUND', plugin: 'nope' })
+  const skill = await post('/skills/s/nope')
+  t.equal(skill.status, 404)
+  t.match(skill.body, { code: 'AIGIS_SKILL_NOT_FOUND', plugin: 's', skill: 'nope' })
+  t.equal((await post('/skills/s/math')).status, 404, 'an export not listed in SKILLS is not a skill')
+})
+
+t.test('a skill that throws is a 500 with its message and no stack', async (t) => {
+  const res = await post('/skills/s/boom')
+  t.equal(res.status, 500)
+  t.match(res.body, { statusCode: 500, error: 'Internal Server Error', message: 'disk full on /var', code: 'AIGIS_SKILL_FAILED', plugin: 's', skill: 'boom' })
+  t.notMatch(JSON.stringify(res.body), /at .*AIGIS\.core|stack/, 'no stack trace in the body')
+  const logged = server.app.aigis.hub.tail(20).find((r) => r.level === 'error' && /disk full/.test(r.msg))
+  t.ok(logged, 'the failure is logged')
+  t.match(JSON.stringify(logged), /AIGIS\.core\.ts/, 'with its stack, in the log only')
+})
+
+t.test('a skill that throws a 4xx error passes it through', async (t) => {
+  const res = await post('/skills/s/teapot')
+  t.equal(res.status, 418)
+  t.match(res.body, { statusCode: 418, message: 'I am a teapot', code: 'TEAPOT', plugin: 's', skill: 'teapot' })
+})
+
+t.test('a skill that never settles is a 504 and its signal is aborted', async (t) => {
+  const res = await post('/skills/s/forever')
+  t.equal(res.status, 504)
+  t.match(res.body, { code: 'AIGIS_SKILL_TIMEOUT', plugin: 's', skill: 'forever' })
+  t.equal((await post('/skills/s/aborted')).status, 504)
+  t.equal((await post('/skills/s/logs')).body, 'AIGIS_SKILL_TIMEOUT', 'ctx.signal was aborted with the timeout')
+})
+
+t.test('a stopped plugin answers 409; started again it answers', async (t) => {
+  t.equal((await post('/plugins/s/stop')).status, 200)
+  const res = await post('/skills/s/greet', { name: 'x' })
+  t.equal(res.status, 409)
+  t.match(res.body, { code: 'AIGIS_PLUGIN_NOT_RUNNING', plugin: 's' })
+  t.equal((await post('/plugins/s/start')).status, 200)
+  t.equal((await post('/skills/s/greet', { name: 'x' })).status, 200)
+})
+
+t.test('after all that the server is fine', async (t) => {
+  t.same((await server.call('/health')).body, { status: 'ok' })
+})
