@@ -1,0 +1,112 @@
+import t from 'tap'
+import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { corePlugin, startServer, writeFiles } from './helper.js'
+
+// Core plugin lifecycle over HTTP: stop/start, reload with edited code,
+// adding and removing plugins at runtime, and the OpenAPI document following.
+
+const v1 = (marker: string) => `
+export const SKILLS = ['version', 'old']
+export const version = () => 'v1'
+export const old = () => 'still here'
+export function cleanup () { require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'v1 cleaned up') }
+`
+const v2 = `
+import { Type } from 'typebox'
+export const SKILLS = ['version', 'fresh']
+export const version = () => 'v2'
+export const fresh = (input: { n: number }) => input.n * 2
+export const SCHEMAS = { fresh: { description: 'Doubles n', body: Type.Object({ n: Type.Number() }) } }
+`
+
+t.test('stop, start, restart and their 409s', async (t) => {
+  const server = await startServer(t, {
+    config: '[core]\nlife = "plugins/life"\n',
+    files: corePlugin('plugins/life', 'export const SKILLS = ["hi"]\nexport const hi = () => "hi"')
+  })
+  const post = (path: string) => server.call(path, { method: 'POST' })
+
+  t.equal((await post('/plugins/life/start')).status, 409, 'start while running')
+  const stopped = await post('/plugins/life/stop')
+  t.equal(stopped.status, 200)
+  t.match(stopped.body, { name: 'life', state: 'stopped', skills: [] })
+  const again = await post('/plugins/life/stop')
+  t.equal(again.status, 409, 'stop while stopped')
+  t.match(again.body, { code: 'AIGIS_INVALID_TRANSITION', plugin: 'life', message: /stop.*life.*stopped/ })
+  const started = await post('/plugins/life/start')
+  t.match(started.body, { state: 'running', skills: ['life.hi'] })
+  t.match((await post('/plugins/life/restart')).body, { state: 'running', skills: ['life.hi'] })
+  t.equal((await post('/plugins/nope/start')).status, 404)
+  t.match((await server.call('/plugins/nope')).body, { code: 'AIGIS_PLUGIN_NOT_FOUND' })
+})
+
+t.test('reload runs the old cleanup, re-imports edited code, and the docs follow', async (t) => {
+  const server = await startServer(t, { config: '[core]\nlive = "plugins/live"\n' })
+  const marker = join(server.dir, 'cleanup-ran')
+  await writeFiles(server.dir, corePlugin('plugins/live', v1(marker)))
+  // The plugin did not exist when the server started: it failed; start loads it.
+  t.match((await server.call('/plugins/live')).body, { state: 'failed' })
+  t.match((await server.call('/plugins/live/start', { method: 'POST' })).body, { state: 'running' })
+  t.equal((await server.call('/skills/live/version', { method: 'POST' })).body, 'v1')
+
+  let doc = (await server.call('/openapi.json')).body
+  t.ok(doc.paths['/skills/live/old'], 'v1 skill documented')
+
+  // A file the plugin created in its runtime folder survives the refresh.
+  const runtimeFile = join(server.dir, 'data', 'ext', 'live', 'state.db')
+  writeFileSync(runtimeFile, 'mine')
+  await writeFiles(server.dir, { 'plugins/live/AIGIS/AIGIS.core.ts': v2 })
+  const reloaded = await server.call('/plugins/live/reload', { method: 'POST' })
+  t.equal(reloaded.status, 200)
+  t.match(reloaded.body, { state: 'running', skills: ['live.version', 'live.fresh'] })
+  t.equal(readFileSync(marker, 'utf8'), 'v1 cleaned up', 'the old module\'s cleanup ran')
+  t.ok(existsSync(runtimeFile), 'files the plugin made itself are kept')
+
+  t.equal((await server.call('/skills/live/version', { method: 'POST' })).body, 'v2', 'new code takes effect')
+  t.equal((await server.call('/skills/live/fresh', { method: 'POST', json: { n: 21 } })).body, 42)
+  t.equal((await server.call('/skills/live/old', { method: 'POST' })).status, 404, 'removed skill is gone')
+
+  doc = (await server.call('/openapi.json')).body
+  t.notOk(doc.paths['/skills/live/old'], 'removed skill left the document')
+  t.match(doc.paths['/skills/live/fresh'].post, {
+    operationId: 'live.fresh',
+    description: 'Doubles n',
+    requestBody: { content: { 'application/json': { schema: { properties: { n: { type: 'number' } } } } } }
+  })
+  const ui = await server.call('/docs/json')
+  t.ok(ui.body.paths['/skills/live/fresh'], 'Swagger UI gets the same document')
+})
+
+t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
+  const server = await startServer(t, {
+    config: '[core]\nfirst = "plugins/first"\n',
+    files: {
+      ...corePlugin('plugins/first', 'export const SKILLS = ["a"]\nexport const a = () => 1'),
+      ...corePlugin('plugins/second', 'export const SKILLS = ["b"]\nexport const b = () => 2\nexport function cleanup () { require("node:fs").writeFileSync(new URL("../../../../second-cleaned", import.meta.url), "yes") }')
+    }
+  })
+  const add = (json: unknown) => server.call('/plugins', { method: 'POST', json })
+
+  const created = await add({ name: 'second', source: 'plugins/second' })
+  t.equal(created.status, 201)
+  t.match(created.body, { name: 'second', type: 'core', state: 'running', skills: ['second.b'] })
+  t.equal((await server.call('/skills/second/b', { method: 'POST' })).body, 2)
+  t.ok((await server.call('/openapi.json')).body.paths['/skills/second/b'])
+
+  t.match(await add({ name: 'second', source: 'plugins/second' }), { status: 409, body: { code: 'AIGIS_PLUGIN_EXISTS' } })
+  t.match(await add({ name: '../x', source: 'plugins/second' }), { status: 400, body: { code: 'AIGIS_INVALID_PLUGIN_NAME' } })
+  t.match(await add({ name: 'ghost', source: 'plugins/ghost' }), { status: 400, body: { code: 'AIGIS_INVALID_SOURCE', message: /does not exist/ } })
+  t.equal((await server.call('/plugins/ghost')).status, 404, 'a plugin with a bad source is not kept')
+  t.match(await add({ name: 'x' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST' } })
+  t.match(await add({ name: 'typed', source: 'plugins/second', type: 'external' }), { status: 201, body: { state: 'failed', error: /listed under \[external\]/ } })
+
+  const removed = await server.call('/plugins/second', { method: 'DELETE' })
+  t.equal(removed.status, 204)
+  t.equal(readFileSync(join(server.dir, 'second-cleaned'), 'utf8'), 'yes', 'cleanup ran on delete')
+  t.equal((await server.call('/plugins/second')).status, 404)
+  t.equal((await server.call('/skills/second/b', { method: 'POST' })).status, 404)
+  t.notOk((await server.call('/openapi.json')).body.paths['/skills/second/b'])
+  t.equal((await server.call('/plugins/second', { method: 'DELETE' })).status, 404)
+  t.same((await server.call('/plugins')).body.map((p: any) => p.name), ['first', 'typed'])
+})
