@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppOptions } from '../src/app.js'
 
@@ -21,6 +21,8 @@ export interface TestServer {
 }
 
 export interface ServerOptions extends Partial<Omit<AppOptions, 'config' | 'dataDir'>> {
+  /** Relative paths resolve against the temp folder. */
+  secretsDir?: string
   /** Text of config.aigis; plugin sources are relative to the temp folder. */
   config?: string
   /** Files to write, path (relative to the temp folder) → content. */
@@ -55,7 +57,12 @@ export async function startServer (t: TestContext, options: ServerOptions = {}):
   const dir = tempDir()
   const { config = '', files = {}, ...appOptions } = options
   await writeFiles(dir, { 'config.aigis': config, ...files })
-  const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data'), ...appOptions })
+  const app = await buildApp({
+    config: join(dir, 'config.aigis'),
+    dataDir: join(dir, 'data'),
+    ...appOptions,
+    secretsDir: appOptions.secretsDir !== undefined ? resolve(dir, appOptions.secretsDir) : undefined
+  })
   t.teardown(() => app.close())
   await app.listen({ host: '127.0.0.1', port: 0 })
   await app.aigis.loaded

@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { Type, type Static } from 'typebox'
-import { parseCommandString } from 'execa'
+import { parse as parseShellWords } from 'shell-quote'
 import { PathEscape, PluginConfigInvalid } from '../errors.js'
 import { closest, PLUGIN_TYPES, type PluginType } from './names.js'
 import { readToml } from './toml.js'
@@ -87,6 +87,12 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
   const config = data as PluginConfigFile
   const type = config.PLUGIN_TYPE
   const expand = (value: string): string => value.replaceAll('{root}', root)
+  const argv = (what: string, value: string | string[]): string[] => {
+    if (Array.isArray(value)) return value.map(expand)
+    const words = parseShellWords(expand(value), (name) => `$${name}`)
+    if (!words.every((w): w is string => typeof w === 'string')) fail(`${what} may not use shell operators (|, &&, >, globs); write a script and run that`)
+    return words as string[]
+  }
   const inside = (what: string, value: string, base: string): string => {
     const path = resolve(base, expand(value))
     const rel = relative(root, path)
@@ -102,15 +108,13 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
       if (typeof config.LAUNCH !== 'string') fail('LAUNCH of an internal plugin is a module path such as "main.ts"')
       launch = [inside('LAUNCH', config.LAUNCH as string, entrypoint)]
     } else {
-      launch = typeof config.LAUNCH === 'string' ? parseCommandString(expand(config.LAUNCH)) : config.LAUNCH!.map(expand)
+      launch = argv('LAUNCH', config.LAUNCH!)
     }
   }
 
   let requirementCommand: string[] | undefined
   if (config.REQUIREMENT_COMMAND !== undefined) {
-    requirementCommand = typeof config.REQUIREMENT_COMMAND === 'string'
-      ? parseCommandString(expand(config.REQUIREMENT_COMMAND))
-      : config.REQUIREMENT_COMMAND.map(expand)
+    requirementCommand = argv('REQUIREMENT_COMMAND', config.REQUIREMENT_COMMAND)
     if (config.REQUIREMENT_FILE !== undefined) {
       requirementCommand.push(inside('REQUIREMENT_FILE', config.REQUIREMENT_FILE, entrypoint))
     }

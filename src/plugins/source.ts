@@ -67,6 +67,8 @@ async function fromGit (plugin: string, url: string, root: string): Promise<Mate
   return { root, warnings: [] }
 }
 
+/** git's own reason: its `fatal:` line when there is one, else its last line. */
 function lastLine (text: string): string {
-  return text.trim().split('\n').at(-1) ?? ''
+  const lines = text.trim().split('\n')
+  return lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? ''
 }

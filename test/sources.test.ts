@@ -1,0 +1,106 @@
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { corePlugin, startServer, tempDir, writeFiles } from './helper.js'
+
+// Plugin sources: git repositories made here and cloned for real, and the
+// steps of the loading pipeline every plugin type shares.
+
+function git (cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }
+  })
+}
+
+async function makeRepo (files: Record<string, string>): Promise<string> {
+  const repo = tempDir('aigis-repo-')
+  git(repo, 'init', '--quiet', '--initial-branch=main')
+  await writeFiles(repo, files)
+  git(repo, 'add', '-A')
+  git(repo, 'commit', '--quiet', '-m', 'first')
+  return repo
+}
+
+const fortune = (answer: string) => corePlugin('.', `export const SKILLS = ['fortune']\nexport const fortune = () => ${JSON.stringify(answer)}`)
+
+t.test('a git source is cloned, pulled on reload, and a failed pull is only a warning', async (t) => {
+  const repo = await makeRepo(fortune('you will write tests'))
+  const server = await startServer(t, { config: `[core]\nfortune = "file://${repo}"\n` })
+  const ask = () => server.call('/skills/fortune/fortune', { method: 'POST' })
+
+  t.equal((await ask()).body, 'you will write tests')
+  t.ok(existsSync(join(server.dir, 'data', 'ext', 'fortune', '.git')), 'cloned into <data dir>/ext/<name>')
+
+  await writeFiles(repo, fortune('you will ship'))
+  git(repo, 'commit', '--quiet', '-am', 'second')
+  t.match((await server.call('/plugins/fortune/reload', { method: 'POST' })).body, { state: 'running' })
+  t.equal((await ask()).body, 'you will ship', 'reload pulled the new commit')
+
+  rmSync(repo, { recursive: true, force: true })
+  const reloaded = await server.call('/plugins/fortune/reload', { method: 'POST' })
+  t.match(reloaded.body, { state: 'running' }, 'the existing clone is kept')
+  t.equal((await ask()).body, 'you will ship')
+  const warning = server.app.aigis.hub.tail(100, { plugins: new Set(['fortune']) }).find((r) => r.level === 'warn')
+  t.match(warning?.msg, /git pull of .* failed, keeping the existing clone/)
+})
+
+t.test('a git source that cannot be cloned fails the plugin with git\'s reason', async (t) => {
+  const server = await startServer(t, { config: `[core]\nmissing = "file://${join(tempDir(), 'nope.git')}"\n` })
+  const status = (await server.call('/plugins/missing')).body
+  t.equal(status.state, 'failed')
+  t.match(status.error, /git clone .*nope\.git failed: .*(does not exist|not appear to be a git repository|repository exists)/)
+  const added = await server.call('/plugins', { method: 'POST', json: { name: 'other', source: `file://${join(tempDir(), 'x.git')}` } })
+  t.match(added, { status: 400, body: { code: 'AIGIS_INVALID_SOURCE' } })
+})
+
+t.test('the pipeline: {root}, REQUIREMENT_COMMAND, SECRETS, SYSTEM_REQUIREMENTS', async (t) => {
+  const core = `export const SKILLS = ['read']
+export const read = (input: { file: string }) => require('node:fs').readFileSync(new URL('../' + input.file, import.meta.url), 'utf8')`
+  const server = await startServer(t, {
+    config: `[core]
+full = "p/full"
+nosecret = "p/nosecret"
+noexe = "p/noexe"
+escape = "p/escape"
+escape2 = "p/escape2"
+failing = "p/failing"
+`,
+    files: {
+      ...corePlugin('p/full', core, `SYSTEM_REQUIREMENTS = ["node", "git"]
+REQUIREMENT_COMMAND = "node -e \\"require('fs').writeFileSync('installed.txt', process.argv.at(-1))\\""
+REQUIREMENT_FILE = "{root}/requirements.txt"
+SECRETS = { "api.key" = "{root}/conf", "db.pass" = "conf/db" }
+`),
+      'p/full/requirements.txt': 'left-pad\n',
+      'secrets/full/api.key': 'k-123',
+      'secrets/full/db.pass': 'p-456',
+      ...corePlugin('p/nosecret', core, 'SECRETS = { "a.key" = "{root}", "b.key" = "{root}", "c.key" = "{root}" }\n'),
+      'secrets/nosecret/b.key': 'here',
+      ...corePlugin('p/noexe', core, 'SYSTEM_REQUIREMENTS = ["node", "definitely-not-installed-xyz"]\n'),
+      ...corePlugin('p/escape', core, 'SECRETS = { "a.key" = "{root}/../../etc" }\n'),
+      ...corePlugin('p/escape2', core, 'ENTRYPOINT = "/tmp"\n'),
+      ...corePlugin('p/failing', core, 'REQUIREMENT_COMMAND = ["node", "-e", "console.error(\'no network\'); process.exit(3)"]\n')
+    },
+    secretsDir: 'secrets'
+  })
+  const plugins = new Map<string, any>((await server.call('/plugins')).body.map((p: any) => [p.name, p]))
+  const ext = join(server.dir, 'data', 'ext', 'full')
+
+  t.equal(plugins.get('full').state, 'running', plugins.get('full').error)
+  t.equal(readFileSync(join(ext, 'installed.txt'), 'utf8'), join(ext, 'requirements.txt'),
+    'REQUIREMENT_COMMAND ran in the plugin folder with REQUIREMENT_FILE ({root} expanded) as last argument')
+  t.equal(readFileSync(join(ext, 'conf', 'api.key'), 'utf8'), 'k-123', 'secret copied to {root}/conf')
+  t.equal((await server.call('/skills/full/read', { method: 'POST', json: { file: 'conf/db/db.pass' } })).body, 'p-456',
+    'a relative destination resolves in the plugin folder')
+
+  t.match(plugins.get('nosecret'), { state: 'failed', error: /missing secret file\(s\) "a\.key", "c\.key"; put them in .*secrets\/nosecret/ })
+  t.match(plugins.get('noexe'), { state: 'failed', error: /needs "definitely-not-installed-xyz" on PATH/ })
+  t.match(plugins.get('escape'), { state: 'failed', error: /SECRETS destination of "a\.key" resolves to \/.*etc, outside the plugin folder/ })
+  t.match(plugins.get('escape2'), { state: 'failed', error: /ENTRYPOINT resolves to \/tmp, outside the plugin folder/ })
+  t.match(plugins.get('failing'), { state: 'failed', error: /REQUIREMENT_COMMAND `node -e .*` failed: exit code 3/ })
+  const output = server.app.aigis.hub.tail(50, { plugins: new Set(['failing']) })
+  t.ok(output.some((r) => r.msg === 'no network'), 'the command\'s output is in the plugin\'s log')
+})
