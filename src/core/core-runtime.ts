@@ -11,7 +11,7 @@ export class CoreRuntime extends EventEmitter<RuntimeEvents> implements PluginRu
 
   constructor (ctx: RuntimeContext) {
     super()
-    this.#skills = new CoreSkills(ctx.name, ctx.config.root, ctx.config.entrypoint, ctx.skills)
+    this.#skills = new CoreSkills(ctx)
     this.#log = ctx.log
   }
 

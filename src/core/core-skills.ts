@@ -1,3 +1,4 @@
+import type { RuntimeContext } from '../plugins/runtime.js'
 import type { Skill, SkillRegistry } from '../skills/registry.js'
 import { findCoreFile, importCoreModule } from './loader.js'
 
@@ -7,16 +8,16 @@ import { findCoreFile, importCoreModule } from './loader.js'
  */
 export class CoreSkills {
   #plugin: string
-  #root: string
-  #entrypoint: string
+  #config: RuntimeContext['config']
+  #cacheDir: string
   #registry: SkillRegistry
   #cleanup: (() => unknown) | undefined
 
-  constructor (plugin: string, root: string, entrypoint: string, registry: SkillRegistry) {
-    this.#plugin = plugin
-    this.#root = root
-    this.#entrypoint = entrypoint
-    this.#registry = registry
+  constructor (ctx: RuntimeContext) {
+    this.#plugin = ctx.name
+    this.#config = ctx.config
+    this.#cacheDir = ctx.cacheDir
+    this.#registry = ctx.skills
   }
 
   static present (root: string): boolean {
@@ -25,7 +26,7 @@ export class CoreSkills {
 
   /** Imports the module afresh and makes its skills callable. */
   async register (): Promise<void> {
-    const module = await importCoreModule(this.#plugin, this.#root, this.#entrypoint)
+    const module = await importCoreModule(this.#plugin, this.#config.root, this.#config.entrypoint, this.#cacheDir)
     const skills: Skill[] = module.skills.map((def) => ({
       id: `${this.#plugin}.${def.name}`,
       plugin: this.#plugin,

@@ -30,16 +30,17 @@ export function findCoreFile (root: string): string | undefined {
 /**
  * Imports a plugin's AIGIS.core from source (TypeScript included) with a
  * fresh module graph each time, so a reload runs edited code. `aigis` and
- * `typebox` resolve to the server's own copies.
+ * `typebox` resolve to the server's own copies. Transpiled sources are cached
+ * in `cacheDir`, keyed by their content.
  */
-export async function importCoreModule (plugin: string, root: string, entrypoint: string, extraModules: Record<string, unknown> = {}): Promise<CoreModule> {
+export async function importCoreModule (plugin: string, root: string, entrypoint: string, cacheDir: string): Promise<CoreModule> {
   const file = findCoreFile(root)
   if (file === undefined) throw new CoreModuleMissing(plugin, join(root, 'AIGIS'))
   const jiti = createJiti(join(entrypoint, 'index.js'), {
     moduleCache: false,
-    fsCache: false,
+    fsCache: join(cacheDir, 'jiti'),
     interopDefault: false,
-    virtualModules: { aigis, typebox, ...extraModules }
+    virtualModules: { aigis, typebox }
   })
   let exports: Record<string, unknown>
   try {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
 import { loadPluginConfig, type PluginConfig } from '../config/plugin-config.js'
 import { isPluginName, type PluginType } from '../config/names.js'
 import type { PluginDeclaration } from '../config/main-config.js'
@@ -225,6 +226,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
       log: plugin.log,
       hub: this.#options.hub,
       skills: this.#options.skills,
+      cacheDir: join(this.#options.dataDir, 'cache'),
       serverUrl: this.#options.serverUrl,
       pluginToken: this.#options.pluginToken?.(plugin.name)
     })

@@ -32,6 +32,8 @@ export interface RuntimeContext {
   log: AigisLogger
   hub: LogHub
   skills: SkillRegistry
+  /** Where transpiled plugin sources are cached (keyed by content, so edits are seen). */
+  cacheDir: string
   /** The server's base URL, for subprocesses that call back (internal plugins). */
   serverUrl: () => string
   /** A token for the plugin's own process when auth is on. */
