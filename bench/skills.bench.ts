@@ -1,0 +1,105 @@
+// Issue 2's targets, measured in one run against baselines from the same run:
+// - POST /skills/<plugin>/echo ≥ 0.9× the req/s of a bare Fastify echo route;
+// - boot with 200 core plugins × 10 skills < 3× the boot with an empty config.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { median, report, requestsPerSecond, startChild, stopChild } from './lib.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const work = join(root, '.bench', 'skills')
+const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
+
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+rmSync(work, { recursive: true, force: true })
+
+const bareServer = `
+import Fastify from 'fastify'
+const app = Fastify()
+app.post('/echo', async (request) => request.body)
+await app.listen({ port: 0, host: '127.0.0.1' })
+console.log(JSON.stringify({ port: app.server.address().port }))`
+
+const aigisServer = (config: string, dataDir: string) => `
+import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
+const app = await buildApp({ config: ${JSON.stringify(config)}, dataDir: ${JSON.stringify(dataDir)} })
+await app.listen({ port: 0, host: '127.0.0.1' })
+await app.aigis.loaded
+console.log(JSON.stringify({ port: app.server.address().port, skills: app.aigis.skills.list().length }))`
+
+function writePlugin (folder: string, skills: number): void {
+  mkdirSync(join(folder, 'AIGIS'), { recursive: true })
+  writeFileSync(join(folder, 'AIGIS', 'AIGIS.config'), 'PLUGIN_TYPE = "core"\n')
+  const names = Array.from({ length: skills }, (_, i) => i === 0 ? 'echo' : `skill${i}`)
+  writeFileSync(join(folder, 'AIGIS', 'AIGIS.core.ts'), `import { Type } from 'typebox'
+export const SKILLS = ${JSON.stringify(names)}
+${names.map((n, i) => `export const ${n} = (input: unknown) => ${i === 0 ? 'input' : `({ skill: ${i}, input })`}`).join('\n')}
+export const SCHEMAS = {
+${names.slice(1).map((n) => `  ${n}: { description: 'skill ${n}', body: Type.Object({ value: Type.Number() }), response: Type.Object({ skill: Type.Number() }) },`).join('\n')}
+}
+`)
+}
+
+function writeConfig (name: string, plugins: string[]): string {
+  const file = join(work, `${name}.aigis`)
+  writeFileSync(file, `[core]\n${plugins.map((p) => `${p} = "plugins/${p}"`).join('\n')}\n`)
+  return file
+}
+
+// --- skill call vs bare route -------------------------------------------
+mkdirSync(work, { recursive: true })
+writePlugin(join(work, 'plugins', 'bench'), 1)
+const echoConfig = writeConfig('echo', ['bench'])
+
+const bareRates: number[] = []
+const skillRates: number[] = []
+for (let round = 0; round < 3; round++) {
+  const bare = await startChild(bareServer)
+  await requestsPerSecond(`http://127.0.0.1:${bare.info.port}/echo`, BODY, 1) // warm-up
+  bareRates.push(await requestsPerSecond(`http://127.0.0.1:${bare.info.port}/echo`, BODY))
+  await stopChild(bare.child)
+
+  const aigis = await startChild(aigisServer(echoConfig, join(work, 'data-echo')))
+  await requestsPerSecond(`http://127.0.0.1:${aigis.info.port}/skills/bench/echo`, BODY, 1)
+  skillRates.push(await requestsPerSecond(`http://127.0.0.1:${aigis.info.port}/skills/bench/echo`, BODY))
+  await stopChild(aigis.child)
+}
+const bareRps = median(bareRates)
+const skillRps = median(skillRates)
+console.log(`bare Fastify echo:  ${Math.round(bareRps)} req/s (median of ${bareRates.map(Math.round).join(', ')})`)
+console.log(`aigis skill echo:   ${Math.round(skillRps)} req/s (median of ${skillRates.map(Math.round).join(', ')})`)
+const callOk = report('skill call / bare route', (skillRps / bareRps).toFixed(3), skillRps / bareRps >= 0.9, '≥ 0.9')
+
+// --- boot: 200 plugins × 10 skills vs empty config ------------------------
+const names = Array.from({ length: 200 }, (_, i) => `p${i}`)
+for (const name of names) writePlugin(join(work, 'plugins', name), 10)
+const emptyConfig = writeConfig('empty', [])
+const fullConfig = writeConfig('full', names)
+
+async function bootMs (config: string, dataDir: string, expectSkills: number): Promise<number> {
+  const started = await startChild(aigisServer(config, dataDir))
+  await stopChild(started.child)
+  if (started.info.skills !== expectSkills) throw new Error(`expected ${expectSkills} skills, got ${started.info.skills}`)
+  return started.elapsedMs
+}
+
+const emptyBoots: number[] = []
+const coldBoots: number[] = []
+const warmBoots: number[] = []
+for (let round = 0; round < 3; round++) {
+  emptyBoots.push(await bootMs(emptyConfig, join(work, `data-empty-${round}`), 0))
+  coldBoots.push(await bootMs(fullConfig, join(work, `data-full-${round}`), 2000)) // a new data dir: nothing cached
+  warmBoots.push(await bootMs(fullConfig, join(work, `data-full-${round}`), 2000)) // the same data dir again
+}
+const empty = median(emptyBoots)
+const cold = median(coldBoots)
+const warm = median(warmBoots)
+console.log(`boot, empty config:                 ${empty.toFixed(0)} ms (process start to plugins loaded)`)
+console.log(`boot, 200 × 10 skills, first start: ${cold.toFixed(0)} ms (${(cold / empty).toFixed(2)}×; transpiles 200 TypeScript files)`)
+console.log(`boot, 200 × 10 skills, restart:     ${warm.toFixed(0)} ms (${(warm / empty).toFixed(2)}×; transpile cache in the data dir)`)
+const bootOk = report('boot 200×10 / empty (restart)', (warm / empty).toFixed(2), warm / empty < 3, '< 3')
+report('boot 200×10 / empty (first start)', (cold / empty).toFixed(2), cold / empty < 3, '< 3 (informational)')
+
+rmSync(work, { recursive: true, force: true })
+process.exit(callOk && bootOk ? 0 : 1)
