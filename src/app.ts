@@ -8,6 +8,7 @@ import { PluginManager } from './plugins/manager.js'
 import { createRuntime } from './plugins/runtimes.js'
 import { SkillRegistry } from './skills/registry.js'
 import { SkillService } from './skills/service.js'
+import type { BackoffOptions } from './supervisor/backoff.js'
 import { ErrorSchema } from './schemas/common.js'
 import { PluginStatusSchema } from './schemas/plugins.js'
 import { SkillInfoSchema } from './schemas/skills.js'
@@ -31,6 +32,8 @@ export interface AppOptions {
   bodyLimit?: number
   /** The log hub to use; made here when not given (the CLI gives one with its stdout attached). */
   hub?: LogHub
+  /** Delays between automatic restarts of subprocess plugins (the bench sets the first to 0). */
+  restartBackoff?: BackoffOptions
 }
 
 /** The engine, as routes and Fastify plugins reach it. */
@@ -82,7 +85,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger,
     skills,
     createRuntime,
-    serverUrl: () => serverUrl(app)
+    serverUrl: () => serverUrl(app),
+    backoff: options.restartBackoff
   })
   const service = new SkillService({
     registry: skills,

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { createJiti } from 'jiti'
 import * as typebox from 'typebox'
 import * as aigis from '../index.js'
+import * as client from '../client.js'
 import { CoreModuleFailed, CoreModuleMissing, SkillsInvalid } from '../errors.js'
 import type { SkillKind, SkillSchema } from '../skills/registry.js'
 
@@ -40,7 +41,7 @@ export async function importCoreModule (plugin: string, root: string, entrypoint
     moduleCache: false,
     fsCache: join(cacheDir, 'jiti'),
     interopDefault: false,
-    virtualModules: { aigis, typebox }
+    virtualModules: { aigis, 'aigis/client': client, typebox }
   })
   let exports: Record<string, unknown>
   try {

@@ -7,6 +7,7 @@ import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTrans
 import type { LogHub } from '../log/hub.js'
 import type { AigisLogger } from '../log/logger.js'
 import type { SkillRegistry } from '../skills/registry.js'
+import type { BackoffOptions } from '../supervisor/backoff.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
 import { materializeSource } from './source.js'
@@ -26,6 +27,8 @@ export interface PluginManagerOptions {
   serverUrl: () => string
   /** The token a plugin's own process gets when auth is on. */
   pluginToken?: (plugin: string) => string | undefined
+  /** Delays between automatic restarts of subprocess plugins. */
+  backoff?: BackoffOptions
 }
 
 type Action = 'start' | 'stop' | 'restart' | 'reload'
@@ -228,7 +231,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
       skills: this.#options.skills,
       cacheDir: join(this.#options.dataDir, 'cache'),
       serverUrl: this.#options.serverUrl,
-      pluginToken: this.#options.pluginToken?.(plugin.name)
+      pluginToken: this.#options.pluginToken?.(plugin.name),
+      backoff: this.#options.backoff
     })
     runtime.on('state', (state, error) => this.#setState(plugin, state, error))
     return runtime

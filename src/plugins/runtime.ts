@@ -3,6 +3,7 @@ import type { PluginConfig } from '../config/plugin-config.js'
 import type { LogHub } from '../log/hub.js'
 import type { AigisLogger } from '../log/logger.js'
 import type { SkillRegistry } from '../skills/registry.js'
+import type { BackoffOptions } from '../supervisor/backoff.js'
 import type { PluginState, RuntimeInfo } from './status.js'
 
 /** A runtime reports its state changes; `error` is set with `failed`/`fatal`. */
@@ -38,4 +39,6 @@ export interface RuntimeContext {
   serverUrl: () => string
   /** A token for the plugin's own process when auth is on. */
   pluginToken?: string
+  /** Delays between automatic restarts of a subprocess. */
+  backoff?: BackoffOptions
 }

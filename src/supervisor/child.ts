@@ -1,0 +1,110 @@
+import { once } from 'node:events'
+import { stat } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import { execa } from 'execa'
+import { readLines } from '../log/lines.js'
+import type { ExitInfo } from '../plugins/status.js'
+import { exitInfo, LastLines } from './exit-info.js'
+import { terminateGroup, within } from './kill-group.js'
+
+/** What to run: a program, its arguments, working directory and extra environment. */
+export interface ProcessSpec {
+  file: string
+  args: string[]
+  cwd: string
+  /** Added to the server's environment; an `undefined` value removes the variable. */
+  env: Record<string, string | undefined>
+}
+
+export type LineHandler = (stream: 'stdout' | 'stderr', line: string, pid: number) => void
+
+type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
+
+/** How long to wait, once the leader has exited, for the output it left in its pipes. */
+const DRAIN_MS = 200
+
+/**
+ * One run of a supervised program, as the leader of its own process group.
+ * Its stdout and stderr are split into lines for `onLine`; `exited` resolves
+ * with how it ended once it has exited and its output is read.
+ */
+export class Child {
+  readonly pid: number
+  readonly startedAt = Date.now()
+  /** Settles when the leader has exited and been reaped. */
+  readonly leaderExit: Promise<void>
+  readonly exited: Promise<ExitInfo>
+  /** Set before a stop, so its exit is not taken for a crash. */
+  stopRequested = false
+
+  /** Spawns the program; rejects with the OS error when it cannot be run. */
+  static async spawn (spec: ProcessSpec, onLine: LineHandler): Promise<Child> {
+    await checkFolder(spec.cwd)
+    const subprocess = execa(spec.file, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      extendEnv: true,
+      detached: true, // its own process group, signalled as a whole
+      cleanup: false,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      forceKillAfterDelay: false,
+      windowsHide: true
+    })
+    const exit = new Promise<ExitStatus>((resolve) => subprocess.once('exit', (code, signal) => resolve([code, signal])))
+    try {
+      await once(subprocess, 'spawn')
+    } catch (err) {
+      throw new Error(spawnError(spec, err as NodeJS.ErrnoException))
+    }
+    return new Child(subprocess.pid!, subprocess.stdout!, subprocess.stderr!, exit, onLine)
+  }
+
+  private constructor (pid: number, stdout: Readable, stderr: Readable, exit: Promise<ExitStatus>, onLine: LineHandler) {
+    this.pid = pid
+    const last = new LastLines()
+    const read = (stream: 'stdout' | 'stderr', source: Readable): Promise<void> =>
+      readLines(source, (line) => {
+        last.push(line)
+        onLine(stream, line, pid)
+      }).catch(() => {})
+    const drained = Promise.all([read('stdout', stdout), read('stderr', stderr)])
+    this.leaderExit = exit.then(() => {})
+    this.exited = exit.then(async ([code, signal]) => {
+      const info = exitInfo(code, signal, this.startedAt, [])
+      // A grandchild may hold the pipes open: do not wait for it.
+      await within(drained, DRAIN_MS)
+      info.lastLines = last.lines
+      return info
+    })
+  }
+
+  /** SIGTERM to the whole group, SIGKILL after `timeoutMs`; resolves once all are gone. */
+  terminate (timeoutMs: number): Promise<'gone' | 'killed'> {
+    this.stopRequested = true
+    return terminateGroup(this.pid, timeoutMs, this.leaderExit)
+  }
+}
+
+async function checkFolder (cwd: string): Promise<void> {
+  let isFolder: boolean
+  try {
+    isFolder = (await stat(cwd)).isDirectory()
+  } catch (err) {
+    throw new Error(`ENTRYPOINT ${cwd} cannot be used as working directory: ${(err as Error).message}`)
+  }
+  if (!isFolder) throw new Error(`ENTRYPOINT ${cwd} is not a folder (ENOTDIR)`)
+}
+
+const HINTS: Record<string, string> = {
+  ENOENT: 'not found (check LAUNCH and PATH)',
+  EACCES: 'not executable or not readable (check its permissions)'
+}
+
+function spawnError (spec: ProcessSpec, err: NodeJS.ErrnoException): string {
+  const hint = err.code !== undefined && HINTS[err.code] !== undefined ? `${HINTS[err.code]}: ` : ''
+  return `cannot run "${spec.file}" in ${spec.cwd}: ${hint}${err.message}`
+}

@@ -1,0 +1,44 @@
+// The program an internal plugin runs as: `node internal-runner.js <module> [cache dir]`.
+// It imports the plugin's LAUNCH module from source (TypeScript included) with
+// `aigis`, `aigis/client` and `typebox` resolving to the server's copies, and
+// calls its `launch(aigis)` with a client connected from the environment
+// (AIGIS_URL, AIGIS_TOKEN). The process lives as long as the work launch
+// started (timers, sockets); a rejected launch exits 1. When launch returns a
+// function, SIGTERM calls it before the process exits.
+import { join } from 'node:path'
+import { createJiti } from 'jiti'
+import * as typebox from 'typebox'
+import * as aigis from '../index.js'
+import * as client from '../client.js'
+
+type Launch = (aigis: client.AigisClient) => unknown
+
+async function main (file: string, cacheDir: string | undefined): Promise<void> {
+  const jiti = createJiti(join(process.cwd(), 'index.js'), {
+    fsCache: cacheDir === undefined ? false : join(cacheDir, 'jiti'),
+    interopDefault: false,
+    virtualModules: { aigis, 'aigis/client': client, typebox }
+  })
+  const exports = await jiti.import<Record<string, unknown>>(file)
+  const launch = exports.launch
+  if (typeof launch !== 'function') {
+    throw new Error(`${file} has no launch export; add \`export async function launch (aigis) { ... }\``)
+  }
+  const stop = await (launch as Launch)(client.connect())
+  if (typeof stop === 'function') {
+    const onSignal = (): void => {
+      Promise.resolve().then(() => stop()).then(() => process.exit(0), (err: unknown) => {
+        console.error('stopping failed:', err)
+        process.exit(1)
+      })
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+  }
+}
+
+const [file, cacheDir] = process.argv.slice(2)
+main(file, cacheDir).catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
+  process.exit(1)
+})
