@@ -14,9 +14,13 @@ import { PluginStatusSchema } from './schemas/plugins.js'
 import { SkillInfoSchema } from './schemas/skills.js'
 import errorHandling from './error-handler.js'
 import swagger from './swagger.js'
+import auth, { PluginTokens } from './auth.js'
+import loadShedding, { type LoadSheddingOptions } from './load-shedding.js'
+import metrics from './metrics.js'
 import healthRoutes from '../routes/health.js'
 import pluginRoutes from '../routes/plugins.js'
 import skillRoutes from '../routes/skills.js'
+import metricsRoutes from '../routes/metrics.js'
 
 export interface AppOptions {
   /** The main config file (TOML). */
@@ -32,6 +36,10 @@ export interface AppOptions {
   bodyLimit?: number
   /** The log hub to use; made here when not given (the CLI gives one with its stdout attached). */
   hub?: LogHub
+  /** Admin bearer token; when set, every route but /health, /ready, /docs and /openapi.json needs a token. */
+  token?: string
+  /** When to answer 503 instead of taking more work (event-loop delay, memory). */
+  loadShedding?: LoadSheddingOptions
   /** Delays between automatic restarts of subprocess plugins (the bench sets the first to 0). */
   restartBackoff?: BackoffOptions
 }
@@ -77,6 +85,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
 
   const skills = new SkillRegistry()
+  // With auth on, each plugin's runtime gets a token of its own (see src/auth.ts).
+  const tokens = options.token !== undefined ? new PluginTokens() : undefined
   const plugins: PluginManager = new PluginManager({
     baseDir: config.baseDir,
     dataDir,
@@ -86,6 +96,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     skills,
     createRuntime,
     serverUrl: () => serverUrl(app),
+    pluginToken: tokens !== undefined ? (name) => tokens.issue(name) : undefined,
     backoff: options.restartBackoff
   })
   const service = new SkillService({
@@ -103,10 +114,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(PluginStatusSchema)
   app.addSchema(SkillInfoSchema)
   await app.register(errorHandling)
+  await app.register(loadShedding, options.loadShedding ?? {})
+  await app.register(auth, { token: options.token, tokens, hasPlugin: (name) => plugins.has(name) })
+  await app.register(metrics)
   await app.register(swagger)
   await app.register(healthRoutes)
   await app.register(skillRoutes)
   await app.register(pluginRoutes)
+  await app.register(metricsRoutes)
 
   app.addHook('onListen', async () => {
     // Not awaited: the server answers (and /ready says 503) while plugins load.

@@ -1,17 +1,60 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { LogHub } from './log/hub.js'
 import { logToStdout } from './log/stdout.js'
-import { parseSettings, USAGE } from './settings.js'
+import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
 
 // The one place that reads the process environment, owns stdout and signals,
 // and calls listen.
 
+/** Seconds the whole shutdown may take after draining (plugins' STOP_TIMEOUT, cleanups, flush) before exit is forced. */
+const CLOSE_GRACE_S = 30
+/** Seconds connections still open after draining (SSE streams) get before they are cut. */
+const CONNECTIONS_GRACE_S = 2
+
+/** The package version, from dist/src/cli.js (built) or src/cli.ts (run from source). */
 function packageVersion (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  for (const candidate of ['../package.json', '../../package.json']) {
+    const url = new URL(candidate, import.meta.url)
+    if (!existsSync(url)) continue
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string, version: string }
+    if (pkg.name === 'aigis') return pkg.version
+  }
+  return 'unknown'
+}
+
+/**
+ * SIGTERM/SIGINT: drain (/ready 503, new requests 503, in-flight calls finish
+ * within the shutdown timeout), then close the app (stops every plugin and its
+ * process group, runs core cleanups), flush the logs and exit 0. A second
+ * signal, or a shutdown that hangs, exits 1 at once.
+ */
+function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: () => void): void {
+  const forced = (why: string): void => {
+    app.log.fatal(`${why}: exiting now`)
+    detachStdout()
+  }
+  closeWithGrace({
+    delay: (settings.shutdownTimeout + CLOSE_GRACE_S) * 1000,
+    logger: { error: (message: unknown) => app.log.error(String(message)) },
+    onSecondSignal: (signal) => forced(`second ${signal}`),
+    onSecondError: () => forced('second error while shutting down'),
+    onTimeout: (delay) => forced(`shutdown took longer than ${delay / 1000} s`)
+  }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info(`${signal ?? 'shutdown'} received, shutting down`)
+    const drained = await app.drain(settings.shutdownTimeout * 1000)
+    if (!drained) app.log.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
+    // Whatever is still connected (SSE streams) gets a moment to end on its own, then is cut, so close can finish.
+    const cut = setTimeout(() => app.server.closeAllConnections(), CONNECTIONS_GRACE_S * 1000).unref()
+    await app.close()
+    clearTimeout(cut)
+    app.log.info('stopped')
+    detachStdout()
+  })
 }
 
 async function main (): Promise<void> {
@@ -19,16 +62,19 @@ async function main (): Promise<void> {
   try {
     parsed = parseSettings(process.argv.slice(2), process.env, process.cwd(), process.stdout.isTTY === true)
   } catch (err) {
-    process.stderr.write(`aigis: ${(err as Error).message}\n\n${USAGE}\n`)
+    process.stderr.write(`aigis: ${(err as Error).message}\nRun \`aigis --help\` for the options.\n`)
     process.exit(2)
   }
   if ('help' in parsed) return void process.stdout.write(USAGE + '\n')
   if ('version' in parsed) return void process.stdout.write(packageVersion() + '\n')
-  const { settings } = parsed
+  const { settings, warnings } = parsed
+  // Subprocesses inherit the environment: the admin token must not go with it.
+  delete process.env.AIGIS_TOKEN
+  delete process.env.AIGIS_TOKEN_FILE
 
   const hub = new LogHub({ level: settings.logLevel })
   const detachStdout = logToStdout(hub, settings.pretty)
-  let app
+  let app: FastifyInstance
   try {
     app = await buildApp({ ...settings, hub })
   } catch (err) {
@@ -36,16 +82,20 @@ async function main (): Promise<void> {
     detachStdout()
     process.exit(1)
   }
+  for (const warning of warnings) app.log.warn(warning)
+  handleShutdown(app, settings, detachStdout)
 
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info(`${signal ?? 'shutdown'} received, shutting down`)
+  try {
+    await app.listen({ host: settings.host, port: settings.port })
+  } catch (err) {
+    app.log.fatal({ err }, `cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`)
     await app.close()
-    app.log.info('stopped')
     detachStdout()
-  })
-
-  await app.listen({ host: settings.host, port: settings.port })
+    process.exit(1)
+  }
+  if (settings.token === undefined && !isLoopback(settings.host)) {
+    app.log.warn(`!!! NO AUTH: listening on ${settings.host} without AIGIS_TOKEN: anyone who can reach this address can call every skill and start, stop and add plugins. Set AIGIS_TOKEN (or AIGIS_TOKEN_FILE), or listen on 127.0.0.1. !!!`)
+  }
 }
 
 await main()

@@ -1,6 +1,15 @@
-import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { isLevelName, type LevelName } from './log/levels.js'
+import type { LoadSheddingOptions } from './load-shedding.js'
+
+// Everything the server is configured with outside the TOML config, from
+// flags and environment variables (the flag wins). One table drives the
+// parser and the help text, so the two cannot drift apart. The CLI is the
+// only caller; `parseSettings` takes argv and env as arguments so tests can
+// call it without touching the process.
 
 /** Everything the server is configured with outside the TOML config. */
 export interface Settings {
@@ -9,71 +18,168 @@ export interface Settings {
   port: number
   dataDir: string
   secretsDir: string
+  /** Admin token; when set, every route but the public ones needs it. */
   token?: string
   skillTimeout: number
   logLevel: LevelName
   pretty: boolean
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number
+  /** Seconds in-flight requests get to finish on SIGTERM/SIGINT before the server closes anyway. */
+  shutdownTimeout: number
+  loadShedding: LoadSheddingOptions
 }
 
 export const DEFAULT_PORT = 8080
 
-const OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  host: { type: 'string' },
-  port: { type: 'string', short: 'p' },
-  'data-dir': { type: 'string' },
-  'secrets-dir': { type: 'string' },
-  'skill-timeout': { type: 'string' },
-  'log-level': { type: 'string' },
+interface Option {
+  flag: string
+  short?: string
+  env?: string
+  arg?: string
+  default: string
+  help: string
+}
+
+/** Every setting that takes a value, in the order `--help` lists them. */
+export const OPTIONS: readonly Option[] = [
+  { flag: 'config', short: 'c', env: 'AIGIS_CONFIG', arg: '<file>', default: 'config/config.aigis', help: 'main config file (TOML)' },
+  { flag: 'host', env: 'AIGIS_HOST', arg: '<address>', default: '127.0.0.1', help: 'listen address' },
+  { flag: 'port', short: 'p', env: 'AIGIS_PORT', arg: '<n>', default: String(DEFAULT_PORT), help: 'listen port, 0 = any free port' },
+  { flag: 'data-dir', env: 'AIGIS_DATA_DIR', arg: '<dir>', default: '.aigis', help: 'plugin copies (ext/) and log files (logs/)' },
+  { flag: 'secrets-dir', env: 'AIGIS_SECRETS_DIR', arg: '<dir>', default: '<data dir>/secrets', help: 'secret files, one folder per plugin' },
+  { flag: 'skill-timeout', env: 'AIGIS_SKILL_TIMEOUT', arg: '<s>', default: '30', help: 'seconds before a skill call is answered 504' },
+  { flag: 'log-level', env: 'LOG_LEVEL', arg: '<level>', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  { flag: 'body-limit', env: 'AIGIS_BODY_LIMIT', arg: '<bytes>', default: '1048576', help: 'largest request body; larger is a 413' },
+  { flag: 'shutdown-timeout', env: 'AIGIS_SHUTDOWN_TIMEOUT', arg: '<s>', default: '30', help: 'seconds in-flight calls get to finish on shutdown' },
+  { flag: 'max-event-loop-delay', env: 'AIGIS_MAX_EVENT_LOOP_DELAY', arg: '<ms>', default: '1000', help: 'shed load (503) above this event-loop delay; 0 = off' },
+  { flag: 'max-heap', env: 'AIGIS_MAX_HEAP_MB', arg: '<MiB>', default: '0', help: 'shed load above this heap use; 0 = off' },
+  { flag: 'max-rss', env: 'AIGIS_MAX_RSS_MB', arg: '<MiB>', default: '0', help: 'shed load above this resident memory; 0 = off' },
+  { flag: 'max-elu', env: 'AIGIS_MAX_ELU', arg: '<0..1>', default: '0', help: 'shed load above this event-loop utilization; 0 = off' }
+]
+
+const PARSE_OPTIONS = {
+  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, o.short === undefined ? { type: 'string' } : { type: 'string', short: o.short }])),
   pretty: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
-} as const
+} as const satisfies NonNullable<Parameters<typeof parseArgs>[0]>['options']
 
-export const USAGE = `Usage: aigis [options]
+function usageLine (left: string, help: string, env: string, def: string): string {
+  return `  ${left.padEnd(34)}${help}\n  ${''.padEnd(34)}${env === '' ? '' : `env ${env}, `}default ${def}`
+}
 
-Options (each also from an environment variable; the flag wins):
-  -c, --config <file>        main config file         AIGIS_CONFIG       (config/config.aigis)
-      --host <address>       listen address           AIGIS_HOST         (127.0.0.1)
-  -p, --port <n>             listen port, 0 = any     AIGIS_PORT         (${DEFAULT_PORT})
-      --data-dir <dir>       plugin copies and logs   AIGIS_DATA_DIR     (.aigis)
-      --secrets-dir <dir>    secrets, one per plugin  AIGIS_SECRETS_DIR  (<data dir>/secrets)
-      --skill-timeout <s>    skill call timeout       AIGIS_SKILL_TIMEOUT (30)
-      --log-level <level>    minimum log level        LOG_LEVEL          (info)
-      --pretty               human-readable stdout    AIGIS_PRETTY       (on in a terminal)
-  -h, --help                 show this help
-  -v, --version              show the version
-  AIGIS_TOKEN                when set, routes need Authorization: Bearer <token>`
+export const USAGE = [
+  'Usage: aigis [options]',
+  '',
+  'Run, call and watch many independent programs from one Fastify server.',
+  '',
+  'Options (each also from an environment variable; the flag wins):',
+  ...OPTIONS.map((o) => usageLine(`${o.short !== undefined ? `-${o.short}, ` : '    '}--${o.flag} ${o.arg ?? ''}`, o.help, o.env ?? '', o.default)),
+  usageLine('    --pretty', 'human-readable log lines on stdout', 'AIGIS_PRETTY', 'on in a terminal'),
+  '  -h, --help                        show this help',
+  '  -v, --version                     show the version',
+  '',
+  'Environment only (a token on the command line would show in `ps`):',
+  '  AIGIS_TOKEN                       when set, every route but /health, /ready, /docs and',
+  '                                    /openapi.json needs Authorization: Bearer <token>',
+  '  AIGIS_TOKEN_FILE                  read the token from this file instead (container secrets)'
+].join('\n')
 
-export type ParsedCommand = { help: true } | { version: true } | { settings: Settings }
+export type ParsedCommand =
+  | { help: true }
+  | { version: true }
+  | { settings: Settings, warnings: string[] }
+
+/** A token must fit in an HTTP header as one `Bearer` credential. */
+const TOKEN_PATTERN = /^[\x21-\x7e]+$/
+const MIN_TOKEN_LENGTH = 16
+const MIB = 1024 * 1024
 
 /** Reads flags and environment (flag wins). Throws a user-facing Error on a bad value. */
 export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: string, isTTY: boolean): ParsedCommand {
-  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false })
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args: argv, options: PARSE_OPTIONS, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new Error((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
+  }
   if (values.help === true) return { help: true }
   if (values.version === true) return { version: true }
 
-  const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] === '' ? undefined : env[name])
-  const dataDir = resolve(cwd, pick(values['data-dir'], 'AIGIS_DATA_DIR') ?? '.aigis')
-  const port = Number(pick(values.port, 'AIGIS_PORT') ?? DEFAULT_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${JSON.stringify(pick(values.port, 'AIGIS_PORT'))}: use 0 to 65535`)
-  const skillTimeout = Number(pick(values['skill-timeout'], 'AIGIS_SKILL_TIMEOUT') ?? 30)
-  if (!(skillTimeout > 0)) throw new Error('invalid skill timeout: use a number of seconds above 0')
-  const logLevel = (pick(values['log-level'], 'LOG_LEVEL') ?? 'info').toLowerCase()
-  if (!isLevelName(logLevel)) throw new Error(`invalid log level "${logLevel}": use trace, debug, info, warn, error or fatal`)
-  const prettyEnv = pick(undefined, 'AIGIS_PRETTY')
+  const warnings: string[] = []
+  const envValue = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
+  /** The raw text of a setting, flag first, then its variable, then its default. */
+  const raw = (flag: string): string => {
+    const option = OPTIONS.find((o) => o.flag === flag)!
+    return (values[flag] as string | undefined) ?? (option.env !== undefined ? envValue(option.env) : undefined) ?? option.default
+  }
+  const number = (flag: string, valid: (n: number) => boolean, expected: string): number => {
+    const text = raw(flag)
+    const n = text.trim() === '' ? Number.NaN : Number(text)
+    if (!valid(n)) throw new Error(`invalid --${flag} ${JSON.stringify(text)}: use ${expected}`)
+    return n
+  }
+  const atLeastZero = (n: number): boolean => Number.isFinite(n) && n >= 0
+
+  const dataDir = resolve(cwd, raw('data-dir'))
+  const secretsDir = (values['secrets-dir'] as string | undefined) ?? envValue('AIGIS_SECRETS_DIR')
+  const logLevel = raw('log-level').toLowerCase()
+  if (!isLevelName(logLevel)) throw new Error(`invalid --log-level "${logLevel}": use trace, debug, info, warn, error or fatal`)
+  const host = raw('host')
+  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`invalid --host ${JSON.stringify(host)}: use an IP address or a host name`)
+  const prettyEnv = envValue('AIGIS_PRETTY')
+
+  const token = readToken(env, cwd)
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    warnings.push(`AIGIS_TOKEN is only ${token.length} characters long; use at least ${MIN_TOKEN_LENGTH} random ones (e.g. \`openssl rand -hex 32\`)`)
+  }
 
   return {
+    warnings,
     settings: {
-      config: resolve(cwd, pick(values.config, 'AIGIS_CONFIG') ?? 'config/config.aigis'),
-      host: pick(values.host, 'AIGIS_HOST') ?? '127.0.0.1',
-      port,
+      config: resolve(cwd, raw('config')),
+      host,
+      port: number('port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, '0 to 65535'),
       dataDir,
-      secretsDir: resolve(cwd, pick(values['secrets-dir'], 'AIGIS_SECRETS_DIR') ?? join(dataDir, 'secrets')),
-      token: pick(undefined, 'AIGIS_TOKEN'),
-      skillTimeout,
+      secretsDir: resolve(cwd, secretsDir ?? join(dataDir, 'secrets')),
+      ...(token !== undefined ? { token } : {}),
+      skillTimeout: number('skill-timeout', (n) => Number.isFinite(n) && n > 0, 'a number of seconds above 0'),
       logLevel,
-      pretty: values.pretty ?? (prettyEnv !== undefined ? prettyEnv !== '0' && prettyEnv !== 'false' : isTTY)
+      pretty: (values.pretty as boolean | undefined) ?? (prettyEnv !== undefined ? prettyEnv !== '0' && prettyEnv !== 'false' : isTTY),
+      bodyLimit: number('body-limit', (n) => Number.isInteger(n) && n > 0, 'a number of bytes above 0'),
+      shutdownTimeout: number('shutdown-timeout', atLeastZero, 'a number of seconds, 0 or more'),
+      loadShedding: {
+        maxEventLoopDelay: number('max-event-loop-delay', atLeastZero, 'milliseconds, 0 = off'),
+        maxHeapUsedBytes: Math.round(number('max-heap', atLeastZero, 'MiB, 0 = off') * MIB),
+        maxRssBytes: Math.round(number('max-rss', atLeastZero, 'MiB, 0 = off') * MIB),
+        maxEventLoopUtilization: number('max-elu', (n) => n >= 0 && n <= 1, 'a fraction from 0 to 1, 0 = off')
+      }
     }
   }
+}
+
+/** AIGIS_TOKEN, or the content of the file AIGIS_TOKEN_FILE names (trimmed); undefined when neither is set. */
+function readToken (env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const direct = env.AIGIS_TOKEN === '' ? undefined : env.AIGIS_TOKEN
+  const file = env.AIGIS_TOKEN_FILE === '' ? undefined : env.AIGIS_TOKEN_FILE
+  if (direct !== undefined && file !== undefined) throw new Error('set AIGIS_TOKEN or AIGIS_TOKEN_FILE, not both')
+  let token = direct
+  if (file !== undefined) {
+    try {
+      token = readFileSync(resolve(cwd, file), 'utf8').trim()
+    } catch (err) {
+      throw new Error(`cannot read AIGIS_TOKEN_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    if (token === '') throw new Error(`AIGIS_TOKEN_FILE ${file} is empty`)
+  }
+  // Never echo the token itself in an error: it may be a real secret with a typo.
+  if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new Error('AIGIS_TOKEN must be visible ASCII characters without spaces')
+  return token
+}
+
+/** True for an address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback (host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h)
 }

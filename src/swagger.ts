@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { withSkills } from './openapi.js'
+import { isPublicRoute } from './auth.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,9 +33,14 @@ async function openapi (app: FastifyInstance): Promise<void> {
         { name: 'health', description: 'Liveness, readiness and metrics' }
       ],
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } }
-      }
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'The admin token (AIGIS_TOKEN) or a plugin\'s own token; needed only when the server runs with AIGIS_TOKEN set.' }
+        }
+      },
+      // Every operation needs the token (skills included); public routes opt out below.
+      security: [{ bearerAuth: [] }]
     },
+    transform: ({ schema, url }) => ({ schema: isPublicRoute(url) ? { ...schema, security: [] } as typeof schema : schema, url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) }
   })
 

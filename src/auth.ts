@@ -1,0 +1,126 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import createError from '@fastify/error'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+
+// Bearer-token auth, on when the server has an admin token (AIGIS_TOKEN).
+//
+// - The admin token may do everything.
+// - Each plugin gets a token of its own when its runtime is made (an
+//   internal plugin's process finds it in AIGIS_TOKEN). A plugin token may
+//   call skills (POST /skills/...) and read (any GET: skills, plugins, logs,
+//   metrics), but not change anything else: managing plugins is a 403.
+// - /health, /ready, /docs (Swagger UI and its assets) and /openapi.json are
+//   public, so probes work and Swagger UI can load before "Authorize".
+// - Unknown routes need a token too (401, not 404), so routes cannot be probed.
+//
+// Tokens are compared as SHA-256 digests: equal length, so timingSafeEqual
+// applies, and a lookup keyed by digest leaks nothing about the token itself.
+// No token is ever logged: failures log the reason and the route only.
+
+export const Unauthorized = createError('AIGIS_UNAUTHORIZED', 'Missing or invalid token: send Authorization: Bearer <token>.', 401)
+export const Forbidden = createError('AIGIS_FORBIDDEN', 'A plugin token may call skills and read, not %s %s: that needs the admin token.', 403)
+
+/** Who made a request, once authenticated. */
+export type Caller = { role: 'admin' } | { role: 'plugin', plugin: string }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; null when auth is off or the route is public. */
+    caller: Caller | null
+  }
+}
+
+const ADMIN: Caller = Object.freeze({ role: 'admin' })
+const SKILL_ROUTE = '/skills/:plugin/*'
+const BEARER = /^bearer +(\S+) *$/i
+
+function digest (token: string): Buffer {
+  return createHash('sha256').update(token).digest()
+}
+
+/** A route anyone may call. */
+export function isPublicRoute (url: string | undefined): boolean {
+  return url === '/health' || url === '/ready' || url === '/openapi.json' || url === '/docs' || (url?.startsWith('/docs/') ?? false)
+}
+
+/**
+ * Per-plugin tokens. A token is issued each time a plugin's runtime is made
+ * (load, reload), replacing the plugin's previous one.
+ */
+export class PluginTokens {
+  #plugins = new Map<string, string>() // digest (hex) → plugin
+  #digests = new Map<string, string>() // plugin → digest (hex)
+
+  /** A fresh random token for the plugin; its previous token stops working. */
+  issue (plugin: string): string {
+    this.revoke(plugin)
+    const token = randomBytes(32).toString('base64url')
+    const key = digest(token).toString('hex')
+    this.#plugins.set(key, plugin)
+    this.#digests.set(plugin, key)
+    return token
+  }
+
+  revoke (plugin: string): void {
+    const key = this.#digests.get(plugin)
+    if (key === undefined) return
+    this.#plugins.delete(key)
+    this.#digests.delete(plugin)
+  }
+
+  /** The plugin a token belongs to, or undefined. */
+  pluginOf (token: string): string | undefined {
+    return this.#plugins.get(digest(token).toString('hex'))
+  }
+}
+
+export interface AuthOptions {
+  /** The admin token; auth is off without it. */
+  token?: string
+  /** The per-plugin tokens the plugin manager hands out. */
+  tokens?: PluginTokens
+  /** Whether a plugin still exists (a removed plugin's token stops working). */
+  hasPlugin?: (plugin: string) => boolean
+}
+
+/** What a plugin token may do: read anything, and call skills. */
+function pluginMay (request: FastifyRequest): boolean {
+  return request.method === 'GET' || request.method === 'HEAD' || (request.method === 'POST' && request.routeOptions.url === SKILL_ROUTE)
+}
+
+async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> {
+  app.decorateRequest('caller', null)
+  if (options.token === undefined) return
+
+  const admin = digest(options.token)
+  const { tokens, hasPlugin = () => true } = options
+
+  const authenticate = (header: string | undefined): Caller | undefined => {
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
+    if (token === undefined) return undefined
+    if (timingSafeEqual(digest(token), admin)) return ADMIN
+    const plugin = tokens?.pluginOf(token)
+    return plugin !== undefined && hasPlugin(plugin) ? { role: 'plugin', plugin } : undefined
+  }
+
+  // onRequest: before the body is read, so an unauthenticated client cannot make the server parse anything.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isPublicRoute(request.routeOptions.url)) return done()
+    const caller = authenticate(request.headers.authorization)
+    if (caller === undefined) {
+      // debug, not warn: scanners would otherwise flood the central log.
+      request.log.debug({ method: request.method, url: request.routeOptions.url ?? null, header: request.headers.authorization === undefined ? 'missing' : 'invalid' }, 'unauthorized request')
+      void reply.header('www-authenticate', 'Bearer realm="aigis"')
+      return done(new Unauthorized())
+    }
+    if (caller.role === 'plugin' && !pluginMay(request)) {
+      request.log.warn({ caller: caller.plugin, method: request.method, url: request.routeOptions.url ?? null }, 'plugin token refused')
+      return done(new Forbidden(request.method, request.routeOptions.url ?? request.url.split('?')[0]))
+    }
+    request.caller = caller
+    done()
+  })
+}
+
+export default fp(auth, { name: 'aigis-auth', dependencies: ['aigis-errors'] })
