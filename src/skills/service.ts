@@ -101,11 +101,6 @@ export class SkillService {
     return this.#settle(skill, result, abortable, parent)
   }
 
-  /** Forgets the plugin's cached logger (after it is removed). */
-  forget (plugin: string): void {
-    this.#loggers.delete(plugin)
-  }
-
   async #settle (skill: Skill, pending: PromiseLike<unknown>, abortable: () => AbortController, parent?: ParentSignal): Promise<unknown> {
     const timeout = tag(new SkillTimeout(skill.id, this.#timeoutMs / 1000), skill.plugin, skill.name)
     let timer: NodeJS.Timeout | undefined
