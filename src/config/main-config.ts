@@ -28,12 +28,9 @@ export async function loadMainConfig (file: string): Promise<MainConfig> {
   const path = resolve(file)
   let data: Record<string, unknown>
   try {
-    data = await readToml(path)
+    data = await readToml(path, `config file ${path} does not exist; pass --config or set AIGIS_CONFIG`)
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `config file ${path} does not exist; pass --config or set AIGIS_CONFIG`
-      : (err as Error).message
-    throw new ConfigInvalid(reason)
+    throw new ConfigInvalid((err as Error).message)
   }
 
   for (const [section, value] of Object.entries(data)) {

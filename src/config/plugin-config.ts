@@ -55,12 +55,9 @@ export async function loadPluginConfig (plugin: string, root: string): Promise<P
   const file = pluginConfigFile(root)
   let data: Record<string, unknown>
   try {
-    data = await readToml(file)
+    data = await readToml(file, `${file} does not exist; every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE`)
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `${file} does not exist; every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE`
-      : (err as Error).message
-    throw new PluginConfigInvalid(`Plugin "${plugin}": ${reason}`)
+    throw new PluginConfigInvalid(`Plugin "${plugin}": ${(err as Error).message}`)
   }
   return resolvePluginConfig(plugin, root, data, file)
 }
