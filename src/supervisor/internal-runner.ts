@@ -13,6 +13,9 @@ import * as client from '../client.js'
 
 type Launch = (aigis: client.AigisClient) => unknown
 
+/** A mistake in the plugin's module itself: its message says it all. */
+class UsageError extends Error {}
+
 async function main (file: string, cacheDir: string | undefined): Promise<void> {
   const jiti = createJiti(join(process.cwd(), 'index.js'), {
     fsCache: cacheDir === undefined ? false : join(cacheDir, 'jiti'),
@@ -22,7 +25,7 @@ async function main (file: string, cacheDir: string | undefined): Promise<void> 
   const exports = await jiti.import<Record<string, unknown>>(file)
   const launch = exports.launch
   if (typeof launch !== 'function') {
-    throw new Error(`${file} has no launch export; add \`export async function launch (aigis) { ... }\``)
+    throw new UsageError(`${file} has no launch export; add \`export async function launch (aigis) { ... }\``)
   }
   const stop = await (launch as Launch)(client.connect())
   if (typeof stop === 'function') {
@@ -39,6 +42,8 @@ async function main (file: string, cacheDir: string | undefined): Promise<void> 
 
 const [file, cacheDir] = process.argv.slice(2)
 main(file, cacheDir).catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
+  // The stack for the log, then the message: the last line is what the plugin's status shows.
+  if (err instanceof Error && err.stack !== undefined && !(err instanceof UsageError)) console.error(err.stack)
+  console.error(`internal plugin failed: ${err instanceof Error ? err.message : String(err)}`)
   process.exit(1)
 })
