@@ -16,7 +16,7 @@ import { PLUGIN_STATES, type PluginStatus } from './plugins/status.js'
 
 export interface AigisMetrics {
   registry: Registry
-  /** How many SSE clients are connected; the logs route points this at its own count. */
+  /** How many SSE clients are connected (GET /logs). */
   sseClients: () => number
 }
 
@@ -38,7 +38,9 @@ interface SkillSeries {
 async function metrics (app: FastifyInstance): Promise<void> {
   const { skills, plugins, hub } = app.aigis
   const registry = new Registry()
-  const state: AigisMetrics = { registry, sseClients: () => 0 }
+  // The hub's SSE fan-out (src/log/sse.ts) keeps the count; read at scrape time.
+  const streams = (): { clients: number } | undefined => (hub as { streams?: { clients: number } }).streams
+  const state: AigisMetrics = { registry, sseClients: () => streams()?.clients ?? 0 }
   app.decorate('metrics', state)
   collectDefaultMetrics({ register: registry })
 
