@@ -80,6 +80,20 @@ t.test('a hybrid internal plugin serves its AIGIS.core skills while it runs', as
   t.equal((await server.call('/skills/hybrid/ping', { method: 'POST' })).body, 'pong')
 })
 
+t.test('a hybrid whose cleanup throws still stops, and says so', async (t) => {
+  const server = await startServer(t, {
+    config: '[internal]\nmessy = "plugins/messy"\n',
+    files: internalPlugin('plugins/messy', 'LAUNCH = "main.mjs"', {
+      'main.mjs': 'export function launch () { setInterval(() => {}, 1000) }\n',
+      'AIGIS/AIGIS.core.ts': "export const SKILLS = ['ping']\nexport const ping = () => 'pong'\nexport function cleanup () { throw new Error('cleanup broke') }\n"
+    })
+  })
+  await waitForState(server.app, 'messy', 'running')
+  const stopped = await server.call('/plugins/messy/stop', { method: 'POST' })
+  t.match(stopped.body, { state: 'stopped', skills: [] })
+  t.ok(logsOf(server.app, 'messy').some((r) => r.level === 'error' && r.msg === 'cleanup failed: cleanup broke'))
+})
+
 t.test('launch may return a function, called on SIGTERM before the process exits', async (t) => {
   const server = await startServer(t, {
     config: '[internal]\ntidy = "plugins/tidy"\n',

@@ -249,3 +249,18 @@ t.test('a shell script run directly, by its path', async (t) => {
   t.equal(reloaded.body.state, 'running', reloaded.body.error ?? '')
   t.equal((await waitForLog(server.app, 'script', 'args:')).msg, 'args: --flag')
 })
+
+t.test('a restart that cannot spawn leaves the plugin failed with the OS error', async (t) => {
+  const server = await startServer(t, {
+    config: '[external]\nvanishing = "plugins/vanishing"\n',
+    restartBackoff: { initialMs: 0 },
+    files: externalPlugin('plugins/vanishing', 'LAUNCH = ["./run.sh"]\nRESTART = 2', { 'run.sh': '#!/bin/sh\necho "removing myself"\nrm -f run.sh\nexit 1\n' })
+  })
+  await makeExecutable(join(server.dir, 'plugins/vanishing/run.sh'))
+  const started = await server.call('/plugins/vanishing/start', { method: 'POST' })
+  t.equal(started.status, 200, 'failed at first (not executable), started once fixed')
+  const failed = await waitForState(server.app, 'vanishing', 'failed')
+  t.match(failed, { restarts: 1, pid: null, exitCode: 1 })
+  t.match(failed.error, /could not be started: cannot run "\.\/run\.sh" in .*: not found \(check LAUNCH and PATH\): spawn \.\/run\.sh ENOENT$/)
+  t.ok(logsOf(server.app, 'vanishing').some((r) => r.msg === 'removing myself'))
+})
