@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8'
 import createError from '@fastify/error'
 import underPressure, { type FastifyUnderPressureOptions as UnderPressureOptions } from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
@@ -6,7 +7,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 // Refusing work the server cannot do well, with a 503 a client can retry,
 // instead of answering late or falling over:
 // - under pressure (@fastify/under-pressure samples event-loop delay and
-//   utilization, heap and RSS; any limit above 0 is checked), and
+//   utilization, heap and RSS; any limit above 0 is checked). By default only
+//   the heap is watched (90% of V8's limit: 503s instead of dying out of
+//   memory). Event-loop delay is opt-in: a core plugin's import or a reload
+//   blocks the loop for a moment by design, and a default limit would shed
+//   the requests right after it.
 // - while draining for shutdown (`app.drain()`): /ready turns 503 at once so
 //   load balancers move away, new calls are refused, in-flight ones finish.
 // /health and /metrics are never shed: a liveness probe that fails under load
@@ -14,9 +19,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 // are how an operator sees the pressure.
 
 export interface LoadSheddingOptions {
-  /** Milliseconds of mean event-loop delay above which requests are shed; 0 = off. */
+  /** Milliseconds of mean event-loop delay above which requests are shed; 0 = off (the default). */
   maxEventLoopDelay?: number
-  /** Heap bytes in use above which requests are shed; 0 = off. */
+  /** Heap bytes in use above which requests are shed; 0 = off; default 90% of V8's heap limit. */
   maxHeapUsedBytes?: number
   /** Resident set bytes above which requests are shed; 0 = off. */
   maxRssBytes?: number
@@ -49,6 +54,8 @@ declare module 'fastify' {
 const NEVER_SHED = new Set(['/health', '/metrics'])
 const READY = '/ready'
 const WARN_EVERY_MS = 10_000
+/** Share of V8's heap limit above which requests are shed by default: answer 503 rather than die out of memory. */
+const HEAP_SHARE = 0.9
 
 async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions): Promise<void> {
   const retryAfter = options.retryAfter ?? 10
@@ -58,8 +65,8 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
   let lastWarning = 0
 
   await app.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelay ?? 1000,
-    maxHeapUsedBytes: options.maxHeapUsedBytes ?? 0,
+    maxEventLoopDelay: options.maxEventLoopDelay ?? 0,
+    maxHeapUsedBytes: options.maxHeapUsedBytes ?? Math.round(HEAP_SHARE * getHeapStatistics().heap_size_limit),
     maxRssBytes: options.maxRssBytes ?? 0,
     maxEventLoopUtilization: options.maxEventLoopUtilization ?? 0,
     sampleInterval: options.sampleInterval,

@@ -52,8 +52,8 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'log-level', env: 'LOG_LEVEL', arg: '<level>', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   { flag: 'body-limit', env: 'AIGIS_BODY_LIMIT', arg: '<bytes>', default: '1048576', help: 'largest request body; larger is a 413' },
   { flag: 'shutdown-timeout', env: 'AIGIS_SHUTDOWN_TIMEOUT', arg: '<s>', default: '30', help: 'seconds in-flight calls get to finish on shutdown' },
-  { flag: 'max-event-loop-delay', env: 'AIGIS_MAX_EVENT_LOOP_DELAY', arg: '<ms>', default: '1000', help: 'shed load (503) above this event-loop delay; 0 = off' },
-  { flag: 'max-heap', env: 'AIGIS_MAX_HEAP_MB', arg: '<MiB>', default: '0', help: 'shed load above this heap use; 0 = off' },
+  { flag: 'max-heap', env: 'AIGIS_MAX_HEAP_MB', arg: '<MiB>', default: 'auto', help: 'shed load (503) above this heap use; auto = 90% of V8\'s limit, 0 = off' },
+  { flag: 'max-event-loop-delay', env: 'AIGIS_MAX_EVENT_LOOP_DELAY', arg: '<ms>', default: '0', help: 'shed load above this mean event-loop delay; 0 = off' },
   { flag: 'max-rss', env: 'AIGIS_MAX_RSS_MB', arg: '<MiB>', default: '0', help: 'shed load above this resident memory; 0 = off' },
   { flag: 'max-elu', env: 'AIGIS_MAX_ELU', arg: '<0..1>', default: '0', help: 'shed load above this event-loop utilization; 0 = off' }
 ]
@@ -150,8 +150,8 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       bodyLimit: number('body-limit', (n) => Number.isInteger(n) && n > 0, 'a number of bytes above 0'),
       shutdownTimeout: number('shutdown-timeout', atLeastZero, 'a number of seconds, 0 or more'),
       loadShedding: {
+        ...(raw('max-heap') === 'auto' ? {} : { maxHeapUsedBytes: Math.round(number('max-heap', atLeastZero, 'MiB, auto or 0 = off') * MIB) }),
         maxEventLoopDelay: number('max-event-loop-delay', atLeastZero, 'milliseconds, 0 = off'),
-        maxHeapUsedBytes: Math.round(number('max-heap', atLeastZero, 'MiB, 0 = off') * MIB),
         maxRssBytes: Math.round(number('max-rss', atLeastZero, 'MiB, 0 = off') * MIB),
         maxEventLoopUtilization: number('max-elu', (n) => n >= 0 && n <= 1, 'a fraction from 0 to 1, 0 = off')
       }

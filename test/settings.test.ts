@@ -32,8 +32,9 @@ t.test('defaults', async (t) => {
     pretty: false,
     bodyLimit: 1024 * 1024,
     shutdownTimeout: 30,
-    loadShedding: { maxEventLoopDelay: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0, maxEventLoopUtilization: 0 }
+    loadShedding: { maxEventLoopDelay: 0, maxRssBytes: 0, maxEventLoopUtilization: 0 }
   })
+  t.equal(settings([], { AIGIS_MAX_HEAP_MB: '0' }).loadShedding.maxHeapUsedBytes, 0, 'the heap limit can be turned off')
   t.equal(settings([], {}, true).pretty, true, 'pretty in a terminal')
   t.same(warnings([]), [])
 })
