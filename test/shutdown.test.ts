@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { call, corePlugin, tempDir, writeFiles } from './helper.js'
+import { externalPlugin } from './supervisor-helper.js'
+import { startCli, until } from './cli-helper.js'
+
+// Graceful shutdown of the real CLI: SIGTERM/SIGINT drain (/ready 503, new
+// calls 503, in-flight calls finish), stop every plugin and its process
+// group, run core cleanups, flush the log and exit 0. A second signal forces
+// exit; a call that never ends cannot hold the shutdown past its timeout.
+
+/** A core plugin whose `gate` skill waits for a file; its cleanup leaves a mark. */
+function gatePlugin (dir: string, cleanup = `writeFileSync(${JSON.stringify(join(dir, 'cleaned'))}, 'yes')`): Record<string, string> {
+  return corePlugin('plugins/gate', `
+    import { existsSync, writeFileSync } from 'node:fs'
+    import type { SkillContext } from 'aigis'
+    export const SKILLS = ['gate', 'hello']
+    export async function gate (_input: unknown, ctx: SkillContext) {
+      ctx.log.info('gate entered')
+      while (!existsSync(${JSON.stringify(join(dir, 'open'))})) {
+        if (ctx.signal.aborted) return 'aborted'
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return 'passed'
+    }
+    export function hello () { return 'hi' }
+    export async function cleanup () { ${cleanup} }
+  `)
+}
+
+// A process group of three: sh and two sleeping children.
+const sleeper = externalPlugin('plugins/sleeper', 'LAUNCH = ["sh", "-c", "sleep 300 & sleep 300 & wait"]')
+
+/** True while any process of the group, other than a zombie, is alive. */
+function groupAlive (pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8') } catch { continue }
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(pgrp) === pgid && state !== 'Z') return true
+  }
+  return false
+}
+
+async function project (files: (dir: string) => Record<string, string>, config: string): Promise<string> {
+  const dir = tempDir('aigis-shutdown-')
+  await writeFiles(dir, { 'config.aigis': config, ...files(dir) })
+  return dir
+}
+
+t.test('SIGTERM: drain, finish the in-flight call, stop plugins and their groups, clean up, flush, exit 0', async (t) => {
+  const dir = await project((d) => ({ ...gatePlugin(d), ...sleeper }), '[core]\ngate = "plugins/gate"\n[external]\nsleeper = "plugins/sleeper"\n')
+  const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')])
+  const sleeperPid = (await call(cli.url, '/plugins/sleeper')).body.pid as number
+  t.ok(groupAlive(sleeperPid), 'the external plugin\'s group runs')
+
+  // An SSE client stays connected through the shutdown.
+  const sse = await fetch(`${cli.url}/logs`)
+  t.equal(sse.status, 200)
+  const sseDone = sse.text().then(() => 'ended', () => 'ended')
+
+  const inFlight = call(cli.url, '/skills/gate/gate', { method: 'POST' })
+  await until('the call to be in flight', async () => (await call(cli.url, '/plugins/gate/logs')).body.some((r: { msg: string }) => r.msg === 'gate entered'))
+
+  cli.child.kill('SIGTERM')
+  await until('/ready to say draining', async () => (await call(cli.url, '/ready')).status === 503)
+  t.same((await call(cli.url, '/ready')).body, { status: 'draining' })
+  const refused = await call(cli.url, '/skills/gate/hello', { method: 'POST' })
+  t.equal(refused.status, 503, 'a new call is refused')
+  t.equal(refused.body.code, 'AIGIS_SHUTTING_DOWN')
+  t.equal(refused.headers.get('connection'), 'close')
+  t.equal((await call(cli.url, '/health')).status, 200, 'still alive while draining')
+  t.equal(cli.child.exitCode, null, 'waiting for the call')
+
+  writeFileSync(join(dir, 'open'), '')
+  const answer = await inFlight
+  t.equal(answer.status, 200, 'the in-flight call finished')
+  t.equal(answer.body, 'passed')
+
+  t.same(await cli.exited, { code: 0, signal: null })
+  t.equal(await sseDone, 'ended', 'the SSE stream was ended')
+  t.equal(readFileSync(join(dir, 'cleaned'), 'utf8'), 'yes', 'the core cleanup ran')
+  t.notOk(groupAlive(sleeperPid), 'no process of the plugin\'s group is left')
+  const msgs = cli.records().map((r) => r.msg)
+  t.ok(msgs.includes('SIGTERM received, shutting down'))
+  t.equal(msgs.at(-1), 'stopped', 'the last record made it to stdout')
+  t.ok(msgs.indexOf('SIGTERM received, shutting down') < msgs.indexOf('stopped'))
+})
+
+t.test('a second signal forces exit while the shutdown hangs', async (t) => {
+  const dir = await project((d) => gatePlugin(d, `writeFileSync(${JSON.stringify(join(d, 'cleanup-started'))}, ''); await new Promise(() => {})`), '[core]\ngate = "plugins/gate"\n')
+  const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')])
+  cli.child.kill('SIGTERM')
+  await until('the cleanup to hang', () => existsSync(join(dir, 'cleanup-started')))
+  t.equal(cli.child.exitCode, null, 'still shutting down')
+  cli.child.kill('SIGINT')
+  t.same(await cli.exited, { code: 1, signal: null }, 'forced: exit 1')
+  t.ok(cli.records().some((r) => r.level === 'fatal' && r.msg === 'second SIGINT: exiting now'))
+})
+
+t.test('a call that never ends holds the shutdown only for --shutdown-timeout', async (t) => {
+  const dir = await project((d) => gatePlugin(d), '[core]\ngate = "plugins/gate"\n')
+  const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data'), '--shutdown-timeout', '1'])
+  const stuck = call(cli.url, '/skills/gate/gate', { method: 'POST' }).then((r) => r.status, () => 'connection cut')
+  await until('the call to be in flight', async () => (await call(cli.url, '/plugins/gate/logs')).body.some((r: { msg: string }) => r.msg === 'gate entered'))
+  cli.child.kill('SIGINT')
+  t.same(await cli.exited, { code: 0, signal: null })
+  t.equal(await stuck, 'connection cut', 'the stuck call was cut, not answered')
+  t.ok(cli.records().some((r) => r.level === 'warn' && /still in flight after 1 s/.test(r.msg)))
+  t.equal(readFileSync(join(dir, 'cleaned'), 'utf8'), 'yes', 'and the cleanup still ran')
+})
