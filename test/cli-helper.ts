@@ -122,10 +122,10 @@ export async function freePort (): Promise<number> {
 }
 
 /**
- * Starts the CLI on a free port, waits until /ready answers 200, and kills it
+ * Starts the CLI on a free port, waits until /ready (or `waitFor`) answers 200, and kills it
  * when the test ends if it is still running.
  */
-export async function startCli (t: TestContext, args: string[], options: { env?: NodeJS.ProcessEnv, cwd?: string, host?: string } = {}): Promise<RunningCli> {
+export async function startCli (t: TestContext, args: string[], options: { env?: NodeJS.ProcessEnv, cwd?: string, host?: string, waitFor?: '/ready' | '/health' } = {}): Promise<RunningCli> {
   const port = await freePort()
   const run = await spawnCli([...args, '--port', String(port)], options)
   let done = false
@@ -141,7 +141,7 @@ export async function startCli (t: TestContext, args: string[], options: { env?:
   for (;;) {
     if (done) throw new Error(`the CLI exited early: ${run.stderr()}${run.stdout()}`)
     try {
-      if ((await fetch(`${url}/ready`)).status === 200) break
+      if ((await fetch(url + (options.waitFor ?? '/ready'))).status === 200) break
     } catch {}
     await sleep(50)
   }
