@@ -10,7 +10,8 @@ echo "ticker started: pid $$, a tick every $every s"
 while :; do
   n=$((n + 1))
   printf '{"level":"info","msg":"tick","n":%d,"every":%s}\n' "$n" "$every"
-  # sleep in the background and wait, so the trap runs as soon as SIGTERM comes
+  # Sleep in the background and wait, so the trap runs as soon as SIGTERM
+  # comes (the sleep gets it too: it is in the same process group).
   sleep "$every" &
-  wait $!
+  wait $! 2>/dev/null
 done
