@@ -35,7 +35,7 @@ export function groupAlive (pgid: number): boolean {
 function hasLivingMember (pgid: number): boolean {
   let pids: string[]
   try {
-    pids = readdirSync('/proc').filter((entry) => entry.charCodeAt(0) <= 57)
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
   } catch {
     return true
   }
