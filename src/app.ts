@@ -114,8 +114,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(PluginStatusSchema)
   app.addSchema(SkillInfoSchema)
   await app.register(errorHandling)
-  await app.register(loadShedding, options.loadShedding ?? {})
+  // auth before load shedding: each adds its hook in front on every route, so shedding runs first
   await app.register(auth, { token: options.token, tokens, hasPlugin: (name) => plugins.has(name) })
+  await app.register(loadShedding, options.loadShedding ?? {})
   await app.register(metrics)
   await app.register(swagger)
   await app.register(healthRoutes)

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import createError from '@fastify/error'
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 // Bearer-token auth, on when the server has an admin token (AIGIS_TOKEN).
 //
@@ -14,8 +14,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 //   public, so probes work and Swagger UI can load before "Authorize".
 // - Unknown routes need a token too (401, not 404), so routes cannot be probed.
 //
-// Tokens are compared as SHA-256 digests: equal length, so timingSafeEqual
-// applies, and a lookup keyed by digest leaks nothing about the token itself.
+// Tokens are compared in constant time: the usual `Bearer <admin token>`
+// header byte for byte (timingSafeEqual), any other form as SHA-256 digests
+// (equal length), and plugin tokens by a lookup keyed by digest, which leaks
+// nothing about the token itself.
 // No token is ever logged: failures log the reason and the route only.
 
 export const Unauthorized = createError('AIGIS_UNAUTHORIZED', 'Missing or invalid token: send Authorization: Bearer <token>.', 401)
@@ -84,41 +86,55 @@ export interface AuthOptions {
   hasPlugin?: (plugin: string) => boolean
 }
 
-/** What a plugin token may do: read anything, and call skills. */
-function pluginMay (request: FastifyRequest): boolean {
-  return request.method === 'GET' || request.method === 'HEAD' || (request.method === 'POST' && request.routeOptions.url === SKILL_ROUTE)
-}
-
 async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> {
   app.decorateRequest('caller', null)
   if (options.token === undefined) return
 
   const admin = digest(options.token)
+  // The header as clients almost always send it: compared as it is, no hashing
+  // (equal lengths, so timingSafeEqual applies; only the length can differ).
+  const adminHeader = Buffer.from(`Bearer ${options.token}`)
   const { tokens, hasPlugin = () => true } = options
 
   const authenticate = (header: string | undefined): Caller | undefined => {
-    const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
+    if (header === undefined) return undefined
+    if (header.length === adminHeader.length && timingSafeEqual(Buffer.from(header), adminHeader)) return ADMIN
+    const token = BEARER.exec(header)?.[1]
     if (token === undefined) return undefined
     if (timingSafeEqual(digest(token), admin)) return ADMIN
     const plugin = tokens?.pluginOf(token)
     return plugin !== undefined && hasPlugin(plugin) ? { role: 'plugin', plugin } : undefined
   }
 
-  // onRequest: before the body is read, so an unauthenticated client cannot make the server parse anything.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (isPublicRoute(request.routeOptions.url)) return done()
+  /** The check for one route: `url` as registered (null for unknown routes), `skillRoute` when plugin tokens may POST to it. */
+  const check = (url: string | null, skillRoute: boolean) => (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     const caller = authenticate(request.headers.authorization)
     if (caller === undefined) {
       // debug, not warn: scanners would otherwise flood the central log.
-      request.log.debug({ method: request.method, url: request.routeOptions.url ?? null, header: request.headers.authorization === undefined ? 'missing' : 'invalid' }, 'unauthorized request')
+      request.log.debug({ method: request.method, url, header: request.headers.authorization === undefined ? 'missing' : 'invalid' }, 'unauthorized request')
       void reply.header('www-authenticate', 'Bearer realm="aigis"')
       return done(new Unauthorized())
     }
-    if (caller.role === 'plugin' && !pluginMay(request)) {
-      request.log.warn({ caller: caller.plugin, method: request.method, url: request.routeOptions.url ?? null }, 'plugin token refused')
-      return done(new Forbidden(request.method, request.routeOptions.url ?? request.url.split('?')[0]))
+    if (caller.role === 'plugin' && !(request.method === 'GET' || request.method === 'HEAD' || (skillRoute && request.method === 'POST'))) {
+      request.log.warn({ caller: caller.plugin, method: request.method, url }, 'plugin token refused')
+      return done(new Forbidden(request.method, url ?? request.url.split('?')[0]))
     }
     request.caller = caller
+    done()
+  }
+
+  // onRequest: before the body is read, so an unauthenticated client cannot
+  // make the server parse anything. The hook goes on each route that needs it
+  // (decided once, when the route is added) rather than on every request;
+  // unknown routes get it from a hook that only acts on 404s.
+  app.addHook('onRoute', (route) => {
+    if (isPublicRoute(route.url)) return
+    const hook = check(route.url ?? null, route.url === SKILL_ROUTE)
+    route.onRequest = [hook, ...(route.onRequest === undefined ? [] : ([] as unknown[]).concat(route.onRequest))] as typeof route.onRequest
+  })
+  const notFound = check(null, false)
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.is404) return notFound(request, reply, done)
     done()
   })
 }

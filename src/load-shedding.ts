@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8'
 import createError from '@fastify/error'
-import underPressure, { type FastifyUnderPressureOptions as UnderPressureOptions } from '@fastify/under-pressure'
+import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
@@ -53,46 +53,55 @@ declare module 'fastify' {
 /** Routes that answer even when everything else is shed. */
 const NEVER_SHED = new Set(['/health', '/metrics'])
 const READY = '/ready'
-const WARN_EVERY_MS = 10_000
+/** under-pressure's sample, and how a value over its limit is named in messages. */
+interface Sample { eventLoopDelay: number, heapUsed: number, rssBytes: number, eventLoopUtilized: number }
+const NAMES: Record<keyof Sample, string> = { eventLoopDelay: 'eventLoopDelay', heapUsed: 'heapUsedBytes', rssBytes: 'rssBytes', eventLoopUtilized: 'eventLoopUtilization' }
 /** Share of V8's heap limit above which requests are shed by default: answer 503 rather than die out of memory. */
 const HEAP_SHARE = 0.9
 
 async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions): Promise<void> {
   const retryAfter = options.retryAfter ?? 10
+  const limits: Array<[keyof Sample, number]> = [
+    ['eventLoopDelay', options.maxEventLoopDelay ?? 0],
+    ['heapUsed', options.maxHeapUsedBytes ?? Math.round(HEAP_SHARE * getHeapStatistics().heap_size_limit)],
+    ['rssBytes', options.maxRssBytes ?? 0],
+    ['eventLoopUtilized', options.maxEventLoopUtilization ?? 0]
+  ]
+  const checked = limits.filter(([, limit]) => limit > 0)
   let draining = false
+  /** What the last sample found over its limit, if anything. */
+  let pressure: string | undefined
   let inFlight = 0
   let settled: (() => void) | undefined
-  let lastWarning = 0
 
-  await app.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelay ?? 0,
-    maxHeapUsedBytes: options.maxHeapUsedBytes ?? Math.round(HEAP_SHARE * getHeapStatistics().heap_size_limit),
-    maxRssBytes: options.maxRssBytes ?? 0,
-    maxEventLoopUtilization: options.maxEventLoopUtilization ?? 0,
-    sampleInterval: options.sampleInterval,
-    retryAfter,
-    // Returning nothing lets the request through; any other value is sent as
-    // the answer (documented in its README; its types only allow void).
-    pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
-      const url = request.routeOptions.url ?? ''
-      if (NEVER_SHED.has(url)) return undefined
-      const now = Date.now()
-      if (now - lastWarning > WARN_EVERY_MS) {
-        lastWarning = now
-        app.log.warn({ type, value }, `under pressure (${type}): answering 503 to new requests`)
-      }
-      return refusal(reply, url, new Overloaded(type), 'overloaded')
-    }) as unknown as UnderPressureOptions['pressureHandler']
-  })
+  // under-pressure measures (event-loop delay histogram, utilization, memory)
+  // and exposes the last sample as app.memoryUsage(). Its limits are left
+  // unset: its own hook reads request.routeOptions, which builds an object a
+  // request; the limits are checked here once a sample instead.
+  await app.register(underPressure, { sampleInterval: options.sampleInterval })
+  const sampleInterval = Math.max(10, options.sampleInterval ?? 1000)
+  if (checked.length > 0) {
+    const timer = setInterval(() => {
+      const sample = app.memoryUsage() as Sample
+      const over = checked.find(([key, limit]) => sample[key] > limit)
+      const now = over === undefined ? undefined : NAMES[over[0]]
+      if (now !== undefined && pressure === undefined) app.log.warn({ type: now, value: sample[over![0]], limit: over![1] }, `under pressure (${now}): answering 503 to new requests`)
+      if (now === undefined && pressure !== undefined) app.log.info(`no longer under pressure (${pressure})`)
+      pressure = now
+    }, sampleInterval).unref()
+    app.addHook('onClose', async () => clearInterval(timer))
+  }
 
   /**
    * Answers 503 without the root error handler, which would log every shed
    * request as an error: exactly what a server under pressure must not do.
    */
-  function refusal (reply: FastifyReply, url: string, err: { message: string, code: string }, status: string): Record<string, unknown> {
+  function refuse (reply: FastifyReply, ready: boolean): void {
     void reply.code(503).header('retry-after', retryAfter)
-    if (url === READY) return { status }
-    return { statusCode: 503, error: 'Service Unavailable', message: err.message, code: err.code }
+    if (draining) void reply.header('connection', 'close')
+    const err = draining ? new ShuttingDown() : new Overloaded(pressure)
+    if (ready) return void reply.send({ status: draining ? 'draining' : 'overloaded' })
+    void reply.send({ statusCode: 503, error: 'Service Unavailable', message: err.message, code: err.code })
   }
 
   const finished = (): void => {
@@ -100,20 +109,22 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
     if (inFlight === 0 && settled !== undefined) settled()
   }
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (draining) {
-      const url = request.routeOptions.url ?? ''
-      if (!NEVER_SHED.has(url)) {
-        void reply.header('connection', 'close')
-        return void reply.send(refusal(reply, url, new ShuttingDown(), 'draining'))
+  // Hooks go on the routes that need them (decided once, when a route is
+  // added), so a request pays nothing it does not use.
+  app.addHook('onRoute', (route) => {
+    if (NEVER_SHED.has(route.url)) return
+    const ready = route.url === READY
+    // Reads (and SSE streams) are not waited for on shutdown; a call or a lifecycle change is.
+    const tracked = ([] as string[]).concat(route.method).some((m) => m !== 'GET' && m !== 'HEAD')
+    const shed = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+      if (draining || pressure !== undefined) return refuse(reply, ready)
+      if (tracked && request.method !== 'GET' && request.method !== 'HEAD') {
+        inFlight++
+        reply.raw.on('close', finished)
       }
+      done()
     }
-    // Reads (and SSE streams) are not waited for; a call or a lifecycle change is.
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      inFlight++
-      reply.raw.once('close', finished)
-    }
-    done()
+    route.onRequest = [shed, ...(route.onRequest === undefined ? [] : ([] as unknown[]).concat(route.onRequest))] as typeof route.onRequest
   })
 
   app.decorate('draining', { getter: () => draining })
