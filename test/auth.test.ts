@@ -116,6 +116,10 @@ t.test('a plugin token calls skills and reads, but cannot manage plugins', async
   for (const path of ['/skills', '/plugins', '/plugins/hello', '/plugins/caller/logs', '/metrics']) {
     t.equal((await server.call(path, { headers: auth })).status, 200, `GET ${path}`)
   }
+  const stream = new AbortController()
+  const sse = await fetch(`${server.url}/logs`, { headers: auth, signal: stream.signal })
+  t.equal(sse.status, 200, 'GET /logs (SSE) with a plugin token')
+  stream.abort()
   for (const [method, path, json] of [
     ['POST', '/plugins/hello/stop'], ['POST', '/plugins/caller/restart'], ['POST', '/plugins/hello/reload'],
     ['DELETE', '/plugins/hello'], ['POST', '/plugins', { name: 'x', source: 'plugins/hello' }]
