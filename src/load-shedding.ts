@@ -71,6 +71,10 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
   let draining = false
   /** What the last sample found over its limit, if anything. */
   let pressure: string | undefined
+  // The answers, made once: a server under pressure must not build an Error (and its stack) a request.
+  const answer = (err: { message: string, code: string }): Record<string, unknown> => ({ statusCode: 503, error: 'Service Unavailable', message: err.message, code: err.code })
+  const shuttingDown = answer(new ShuttingDown())
+  let overloaded = answer(new Overloaded('unknown'))
   let inFlight = 0
   let settled: (() => void) | undefined
 
@@ -87,6 +91,7 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
       const now = over === undefined ? undefined : NAMES[over[0]]
       if (now !== undefined && pressure === undefined) app.log.warn({ type: now, value: sample[over![0]], limit: over![1] }, `under pressure (${now}): answering 503 to new requests`)
       if (now === undefined && pressure !== undefined) app.log.info(`no longer under pressure (${pressure})`)
+      if (now !== undefined && now !== pressure) overloaded = answer(new Overloaded(now))
       pressure = now
     }, sampleInterval).unref()
     app.addHook('onClose', async () => clearInterval(timer))
@@ -99,9 +104,8 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
   function refuse (reply: FastifyReply, ready: boolean): void {
     void reply.code(503).header('retry-after', retryAfter)
     if (draining) void reply.header('connection', 'close')
-    const err = draining ? new ShuttingDown() : new Overloaded(pressure)
     if (ready) return void reply.send({ status: draining ? 'draining' : 'overloaded' })
-    void reply.send({ statusCode: 503, error: 'Service Unavailable', message: err.message, code: err.code })
+    void reply.send(draining ? shuttingDown : overloaded)
   }
 
   const finished = (): void => {
