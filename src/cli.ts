@@ -32,10 +32,14 @@ function packageVersion (): string {
  * process group, runs core cleanups), flush the logs and exit 0. A second
  * signal, or a shutdown that hangs, exits 1 at once.
  */
-function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: () => void): void {
+/** Detaches stdout from the log hub once everything is written (a promise, or at once). */
+type Detach = () => void | Promise<void>
+
+function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): void {
+  // close-with-grace exits right after these return: whatever stdout has not written by then is lost.
   const forced = (why: string): void => {
     app.log.fatal(`${why}: exiting now`)
-    detachStdout()
+    void detachStdout()
   }
   closeWithGrace({
     delay: (settings.shutdownTimeout + CLOSE_GRACE_S) * 1000,
@@ -53,7 +57,7 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
     await app.close()
     clearTimeout(cut)
     app.log.info('stopped')
-    detachStdout()
+    await detachStdout()
   })
 }
 
@@ -73,13 +77,13 @@ async function main (): Promise<void> {
   delete process.env.AIGIS_TOKEN_FILE
 
   const hub = new LogHub({ level: settings.logLevel })
-  const detachStdout = logToStdout(hub, settings.pretty)
+  const detachStdout: Detach = logToStdout(hub, settings.pretty)
   let app: FastifyInstance
   try {
     app = await buildApp({ ...settings, hub })
   } catch (err) {
     process.stderr.write(`aigis: cannot start: ${(err as Error).message}\n`)
-    detachStdout()
+    await detachStdout()
     process.exit(1)
   }
   for (const warning of warnings) app.log.warn(warning)
@@ -90,7 +94,7 @@ async function main (): Promise<void> {
   } catch (err) {
     app.log.fatal({ err }, `cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`)
     await app.close()
-    detachStdout()
+    await detachStdout()
     process.exit(1)
   }
   if (settings.token === undefined && !isLoopback(settings.host)) {
