@@ -4,10 +4,12 @@
 // Everything the production server has is on: auth, load shedding, metrics.
 // Each server runs in its own process; autocannon drives it from this one.
 //
-// Besides req/s it prints the server's CPU time per request (from
-// /proc/<pid>/stat), which a busy machine disturbs far less than req/s, and
-// the same skill call without auth, so auth's own cost shows apart from the
-// skill route's.
+// The verdict is on the server's CPU time per request (from /proc/<pid>/stat):
+// on a 2-core machine autocannon itself is often the limit (the bare server
+// then idles at ~60% of a core), so req/s compares the load generator more
+// than the servers; CPU per request is what a saturated server's req/s is the
+// inverse of. req/s is printed too. The same skill call without auth shows
+// auth's own cost apart from the skill route's.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -87,8 +89,10 @@ const line = (label: string, k: keyof typeof runs): void => console.log(`${label
 line('bare Fastify echo', 'bare')
 line('aigis skill echo, auth on', 'auth')
 line('aigis skill echo, auth off', 'open')
-console.log(`CPU/request ratio, bare / auth on: ${(cpu('bare') / cpu('auth')).toFixed(3)}; auth's own cost: ${(cpu('auth') - cpu('open')).toFixed(1)} µs/request`)
-const ok = report('skill call with auth / bare route (req/s)', (rps('auth') / rps('bare')).toFixed(3), rps('auth') / rps('bare') >= TARGET, `≥ ${TARGET}`)
+console.log(`req/s ratio, auth on / bare: ${(rps('auth') / rps('bare')).toFixed(3)} (the load generator may be the limit: see above)`)
+console.log(`auth's own cost: ${(cpu('auth') - cpu('open')).toFixed(1)} µs/request of ${cpu('auth').toFixed(1)}`)
+const ratio = cpu('bare') / cpu('auth')
+const ok = report('skill call with auth / bare route (CPU per request)', ratio.toFixed(3), ratio >= TARGET, `≥ ${TARGET}`)
 
 rmSync(work, { recursive: true, force: true })
 process.exit(ok ? 0 : 1)
