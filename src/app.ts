@@ -1,7 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { join, resolve } from 'node:path'
 import { loadMainConfig, type MainConfig } from './config/main-config.js'
-import { LogHub } from './log/hub.js'
+import { LogHub, type LogHubOptions } from './log/hub.js'
+import { LogFiles } from './log/files.js'
 import { createLogger, type AigisLogger } from './log/logger.js'
 import type { LevelName } from './log/levels.js'
 import { PluginManager } from './plugins/manager.js'
@@ -20,6 +21,7 @@ import metrics from './metrics.js'
 import healthRoutes from '../routes/health.js'
 import pluginRoutes from '../routes/plugins.js'
 import skillRoutes from '../routes/skills.js'
+import logRoutes from '../routes/logs.js'
 import metricsRoutes from '../routes/metrics.js'
 
 export interface AppOptions {
@@ -36,6 +38,12 @@ export interface AppOptions {
   bodyLimit?: number
   /** The log hub to use; made here when not given (the CLI gives one with its stdout attached). */
   hub?: LogHub
+  /** Records retained for replay and SSE pacing, for the hub made here (see src/log/hub.ts). */
+  logHub?: Omit<LogHubOptions, 'level'>
+  /** Bytes after which a log file under `<dataDir>/logs` is rotated (default 10 MiB). */
+  logFileSize?: number
+  /** Rotated log files kept per plugin (default 5). */
+  logFiles?: number
   /** Admin bearer token; when set, every route but /health, /ready, /docs and /openapi.json needs a token. */
   token?: string
   /** When to answer 503 instead of taking more work (event-loop delay, memory). */
@@ -69,9 +77,10 @@ declare module 'fastify' {
  */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const config = await loadMainConfig(options.config)
-  const hub = options.hub ?? new LogHub({ level: options.logLevel })
+  const hub = options.hub ?? new LogHub({ ...options.logHub, level: options.logLevel })
   const logger = createLogger(hub, options.logLevel)
   const dataDir = resolve(options.dataDir)
+  const logFiles = new LogFiles(hub, { dir: join(dataDir, 'logs'), maxSize: options.logFileSize, maxFiles: options.logFiles })
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
@@ -122,6 +131,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes)
   await app.register(skillRoutes)
   await app.register(pluginRoutes)
+  await app.register(logRoutes)
   await app.register(metricsRoutes)
 
   app.addHook('onListen', async () => {
@@ -133,6 +143,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   app.addHook('onClose', async () => {
     await plugins.stopAll()
+    await logFiles.close() // after the plugins, so their last lines are in the files
   })
   return app
 }

@@ -1,24 +1,71 @@
 import { EventEmitter } from 'node:events'
 import { LEVELS, levelName, type LevelName } from './levels.js'
-import { SERVER_PLUGIN, type LogInput, type LogRecord } from './record.js'
+import { SERVER_PLUGIN, type LogInput, type LogRecord, type LogStream } from './record.js'
+import { FrameRing } from './ring.js'
+import { LogStreams, type LogStreamsOptions } from './sse.js'
 
-/** A retained record with its JSON text, serialized once for every destination. */
+/** A record with its JSON text, serialized once for every destination. */
 export interface HubEntry {
   record: LogRecord
   json: string
 }
 
 export interface LogHubOptions {
-  /** Records kept in memory for replay (SSE `lines`, Last-Event-ID, plugin logs). */
+  /** Records kept in memory for replay (SSE `lines`, Last-Event-ID, plugin logs); default 100,000. */
   capacity?: number
+  /** Bytes of records kept in memory at most; older records go first. Default 32 MiB. */
+  maxBytes?: number
   /** Records below this level are dropped at the door. */
   level?: LevelName
+  /** How SSE clients are paced (heartbeat, lag allowed, stall timeout). */
+  sse?: LogStreamsOptions
 }
 
 export interface LogFilter {
   plugins?: ReadonlySet<string>
   stream?: string
   minLevel?: number
+}
+
+/** One line of `recordCounts()`. */
+export interface RecordCount {
+  plugin: string
+  level: LevelName
+  count: number
+}
+
+/** Per plugin: its id in the ring, its name as JSON, counts, the seqs of its latest records. */
+interface PluginLog {
+  id: number
+  name: string
+  json: string
+  ascii: boolean
+  count: number
+  byLevel: Float64Array
+  recent: Float64Array
+  /** By stream id: the JSON between the time and the message of its lines (see #middle), and for which pid. */
+  middle: Array<string | undefined>
+  middlePid: Array<number | undefined>
+}
+
+const STREAMS: readonly LogStream[] = ['log', 'stdout', 'stderr']
+const STREAM_IDS: Record<string, number> = { log: 0, stdout: 1, stderr: 2 }
+const LEVEL_NAMES = Object.keys(LEVELS) as LevelName[]
+const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
+
+/** Most records of one plugin found without scanning the whole ring. */
+const PLUGIN_INDEX = 10_000
+
+/** Records the clock is read for once (and at least once a turn of the event loop). */
+const CLOCK_REUSE = 64
+
+/** Any character JSON must escape, and lone surrogates (JSON.stringify escapes those too). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+
+/** `text` as a JSON string; `plain` says it is known to need no escaping. */
+export function jsonString (text: string, plain = false): string {
+  return plain || !NEEDS_ESCAPE.test(text) ? '"' + text + '"' : JSON.stringify(text)
 }
 
 /** The object a pino/bunyan JSON line holds, or undefined for any other line. */
@@ -30,6 +77,21 @@ function parseStructured (line: string): Record<string, unknown> | undefined {
   return undefined
 }
 
+function timeOf (value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value)
+    if (!Number.isNaN(parsed)) return parsed
+  }
+  return Date.now()
+}
+
+function text (value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return ''
+  return typeof value === 'object' ? JSON.stringify(value) : String(value)
+}
+
 export function matches (record: LogRecord, filter: LogFilter): boolean {
   if (filter.plugins !== undefined && !filter.plugins.has(record.plugin)) return false
   if (filter.stream !== undefined && record.stream !== filter.stream) return false
@@ -38,21 +100,37 @@ export function matches (record: LogRecord, filter: LogFilter): boolean {
 }
 
 /**
- * The single path every log record takes. It numbers records, keeps the last
- * `capacity` of them in a ring for replay, and emits `record` for each
- * destination (stdout, files, SSE clients) to pick up.
+ * The single path every log record takes. It numbers records, serializes
+ * each to JSON once and keeps the latest, encoded, in a ring (see ring.ts).
+ * Destinations read the ring: once a turn of the event loop in which records
+ * came, every `onRecords` reader (stdout, the files, the SSE pump) is called
+ * and copies or slices the new records' bytes. The `record` event still
+ * gives each record as an object to whoever listens, at the cost of making
+ * that object.
  */
 export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   readonly capacity: number
-  #ring: Array<HubEntry | undefined>
+  /** The SSE clients reading this hub. */
+  readonly streams: LogStreams
+  readonly #ring: FrameRing
   #seq = 0
   #minLevel: number
+  #plugins = new Map<string, PluginLog>()
+  #pluginsById: PluginLog[] = []
+  #readers = new Set<() => void>()
+  #turnScheduled = false
+  #turnFirst = 1
+  #turnBytes = 0
+  #clock = 0
+  #clockText = '0'
+  #clockUses = 0
 
   constructor (options: LogHubOptions = {}) {
     super()
-    this.capacity = options.capacity ?? 100_000
-    this.#ring = new Array(this.capacity)
+    this.#ring = new FrameRing({ capacity: options.capacity ?? 100_000, maxBytes: options.maxBytes ?? 32 * 1024 * 1024 })
+    this.capacity = this.#ring.capacity
     this.#minLevel = LEVELS[options.level ?? 'info']
+    this.streams = new LogStreams(this, options.sse)
   }
 
   /** Sequence number of the newest record (0 before the first). */
@@ -60,18 +138,58 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     return this.#seq
   }
 
-  /** Sequence number of the oldest record still retained. */
+  /** Sequence number of the oldest record still retained (lastSeq + 1 when none is). */
   get firstSeq (): number {
-    return Math.max(1, this.#seq - this.capacity + 1)
+    return this.#ring.firstSeq
+  }
+
+  /** How many SSE clients are connected now. */
+  get sseClients (): number {
+    return this.streams.clients
+  }
+
+  /** Records published so far (since start, after the level filter), by plugin. */
+  countsByPlugin (): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const [name, log] of this.#plugins) counts[name] = log.count
+    return counts
+  }
+
+  /** Records published so far, by plugin and level (only the pairs seen). */
+  recordCounts (): RecordCount[] {
+    const counts: RecordCount[] = []
+    for (const log of this.#pluginsById) {
+      log.byLevel.forEach((count, i) => { if (count > 0) counts.push({ plugin: log.name, level: LEVEL_NAMES[i], count }) })
+    }
+    return counts
+  }
+
+  /**
+   * Calls `read` once per turn of the event loop in which records were
+   * added, after them (and sooner when a single turn adds half a ring).
+   * Returns a function that stops it.
+   */
+  onRecords (read: () => void): () => void {
+    this.#readers.add(read)
+    return () => { this.#readers.delete(read) }
   }
 
   /** Adds a record; returns it, or undefined when it is below the minimum level. */
   publish (input: LogInput): LogRecord | undefined {
-    if (LEVELS[input.level] < this.#minLevel) return undefined
-    const record = { seq: ++this.#seq, ...input } as LogRecord
-    const entry = { record, json: JSON.stringify(record) }
-    this.#ring[record.seq % this.capacity] = entry
-    this.emit('record', entry)
+    if (!(LEVELS[input.level] >= this.#minLevel)) return undefined
+    const seq = this.#seq + 1
+    const record = { seq, ...input } as LogRecord
+    record.seq = seq
+    if (STREAM_IDS[record.stream] === undefined) record.stream = 'log'
+    let json: string
+    try {
+      json = JSON.stringify(record)
+    } catch (err) {
+      // A circular or BigInt field: keep the record, say why its fields are gone.
+      const { time, level, plugin, stream, msg, pid } = record
+      json = JSON.stringify({ seq, time, level, plugin, stream, pid, msg, logError: `fields not serializable: ${(err as Error).message}` })
+    }
+    this.#add(record, json, false)
     return record
   }
 
@@ -80,54 +198,240 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     let parsed: Record<string, unknown>
     try {
       parsed = JSON.parse(line)
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) parsed = { msg: line.trimEnd() }
     } catch {
       parsed = { msg: line.trimEnd() }
     }
     const { level, time, plugin, stream, msg, ...fields } = parsed
+    const name = levelName(level) ?? 'info'
+    if (!(LEVELS[name] >= this.#minLevel)) return undefined
+    // pino's own line already has every key in place: prefix the seq instead of serializing again.
+    if (typeof level === 'string' && level === name && typeof time === 'number' && typeof plugin === 'string' &&
+        (stream === 'log' || stream === 'stdout' || stream === 'stderr') && typeof msg === 'string' &&
+        !('seq' in fields) && line.startsWith('{"level":')) {
+      const seq = this.#seq + 1
+      const end = line.endsWith('\n') ? line.length - 1 : line.length
+      const record = { seq, ...fields, time, level: name, plugin, stream, msg } as LogRecord
+      record.seq = seq
+      this.#add(record, '{"seq":' + seq + ',' + line.slice(1, end), false)
+      return record
+    }
     return this.publish({
       ...fields,
-      time: typeof time === 'number' ? time : Date.now(),
-      level: levelName(level) ?? 'info',
+      time: timeOf(time),
+      level: name,
       plugin: typeof plugin === 'string' ? plugin : SERVER_PLUGIN,
       stream: stream === 'stdout' || stream === 'stderr' ? stream : 'log',
-      msg: typeof msg === 'string' ? msg : msg === undefined ? '' : String(msg)
+      msg: text(msg)
     })
   }
 
   /**
    * Adds one line a subprocess printed. A line that is a JSON object with a
    * pino/bunyan `level` keeps its level, message and fields; any other line
-   * is a record at `info` (stdout) or `error` (stderr).
+   * is a record at `info` (stdout) or `error` (stderr). `plain` (optional, as
+   * `readLines` gives it) says the line is printable ASCII without `"` or
+   * `\`, which saves a scan and a slower encoding.
    */
-  publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string): LogRecord | undefined {
-    const structured = line.startsWith('{') ? parseStructured(line) : undefined
-    if (structured !== undefined) {
-      const { level, time, msg, message, plugin: _p, stream: _s, seq: _q, pid: _pid, ...fields } = structured
-      return this.publish({
-        ...fields,
-        time: typeof time === 'number' ? time : Date.now(),
-        level: levelName(level)!,
-        plugin,
-        stream,
-        pid,
-        msg: String(msg ?? message ?? '')
-      })
+  publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string, plain = false): LogRecord | undefined {
+    if (line.charCodeAt(0) === 123 /* { */) {
+      const structured = parseStructured(line)
+      if (structured !== undefined) return this.#publishStructured(plugin, stream, pid, structured)
     }
-    return this.publish({ time: Date.now(), level: stream === 'stderr' ? 'error' : 'info', plugin, stream, pid, msg: line })
+    const level: LevelName = stream === 'stderr' ? 'error' : 'info'
+    if (LEVELS[level] < this.#minLevel) return undefined
+    const seq = this.#seq + 1
+    const time = this.#now()
+    const log = this.#plugin(plugin)
+    // The hottest path, built by hand with as few pieces as can be: V8 pays per piece when it flattens the string.
+    const s = '' + seq
+    const frame = plain
+      ? 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level) + '"' + line + '"}\n\n'
+      : 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level) + jsonString(line) + '}\n\n'
+    const record: LogRecord = { seq, time, level, plugin, stream, pid, msg: line }
+    this.#store(record, frame, s.length + 22, plain && log.ascii, log)
+    return record
+  }
+
+  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":` for a plugin's stream, kept for the next line. */
+  #middle (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): string {
+    const i = STREAM_IDS[stream]
+    if (log.middlePid[i] !== pid || log.middle[i] === undefined) {
+      log.middlePid[i] = pid
+      log.middle[i] = ',"level":"' + level + '","plugin":' + log.json + ',"stream":"' + stream + (pid === undefined ? '"' : '","pid":' + pid) + ',"msg":'
+    }
+    return log.middle[i]!
+  }
+
+  #publishStructured (plugin: string, stream: LogStream, pid: number | undefined, line: Record<string, unknown>): LogRecord | undefined {
+    const { level, time, msg, message, plugin: _plugin, stream: _stream, seq: _seq, pid: _pid, ...fields } = line
+    const name = levelName(level)!
+    if (msg !== undefined && message !== undefined) fields.message = message
+    return this.publish({ time: timeOf(time), level: name, plugin, stream, pid, msg: text(msg ?? message), ...fields })
+  }
+
+  /** Date.now(), read once for a run of records in the same turn of the event loop. */
+  #now (): number {
+    if (--this.#clockUses < 0) {
+      this.#clockUses = CLOCK_REUSE - 1
+      this.#clock = Date.now()
+      this.#clockText = '' + this.#clock
+    }
+    return this.#clock
+  }
+
+  #plugin (name: string): PluginLog {
+    let log = this.#plugins.get(name)
+    if (log === undefined) {
+      const json = JSON.stringify(name)
+      log = { id: this.#pluginsById.length, name, json, ascii: PRINTABLE_ASCII.test(json), count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middlePid: [] }
+      this.#plugins.set(name, log)
+      this.#pluginsById.push(log)
+    }
+    return log
+  }
+
+  #add (record: LogRecord, json: string, ascii: boolean): void {
+    const prefix = 'id: ' + (this.#seq + 1) + '\nevent: log\ndata: '
+    this.#store(record, prefix + json + '\n\n', prefix.length, ascii, this.#plugin(record.plugin), json)
+  }
+
+  /** Keeps the record's frame in the ring, counts it, tells listeners; `json` is cut from the frame when not given. */
+  #store (record: LogRecord, frame: string, dataAt: number, ascii: boolean, log: PluginLog, json?: string): void {
+    const seq = ++this.#seq
+    const bytes = this.#ring.append(seq, frame, dataAt, ascii, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
+    let recent = log.recent
+    if (log.count === recent.length && recent.length < PLUGIN_INDEX) {
+      // Grows with the plugin's output, so a name seen once costs little.
+      const grown = new Float64Array(Math.min(PLUGIN_INDEX, recent.length * 4))
+      grown.set(recent)
+      recent = log.recent = grown
+    }
+    recent[log.count % recent.length] = seq
+    log.count++
+    log.byLevel[LEVEL_INDEX.get(record.level)!]++
+    if (this.listenerCount('record') > 0) this.emit('record', { record, json: json ?? frame.slice(dataAt, -2) })
+    this.#turnBytes += bytes
+    if (!this.#turnScheduled) {
+      this.#turnScheduled = true
+      this.#turnFirst = seq
+      setImmediate(this.#endTurn)
+    } else if (seq - this.#turnFirst >= this.capacity / 2 || this.#turnBytes >= this.#ring.maxBytes / 2) {
+      // A turn that adds this much would overrun readers that wait for its end.
+      this.#turnFirst = seq + 1
+      this.#turnBytes = 0
+      this.#notify()
+    }
+  }
+
+  #endTurn = (): void => {
+    this.#turnScheduled = false
+    this.#turnBytes = 0
+    this.#clockUses = 0
+    this.#notify()
+  }
+
+  #notify (): void {
+    for (const read of this.#readers) read()
+  }
+
+  /** The JSON text of a retained record (no bounds check: `firstSeq <= seq <= lastSeq`). */
+  jsonAt (seq: number): string {
+    return this.#ring.json(seq)
+  }
+
+  /** Views (no copy) of the SSE frames (`id`, `event: log`, `data`) of retained records `from` to `to`. */
+  framesAt (from: number, to: number): Buffer[] {
+    return this.#ring.frames(from, to)
+  }
+
+  /** Bytes of the SSE frame of a retained record. */
+  frameLength (seq: number): number {
+    return this.#ring.frameLength(seq)
+  }
+
+  /** Copies the SSE frame of a retained record into `target` at `at`; returns the end. */
+  copyFrame (seq: number, target: Buffer, at: number): number {
+    return this.#ring.copyFrame(seq, target, at)
+  }
+
+  /** Bytes of the JSON line (JSON and `\n`) of a retained record. */
+  lineLength (seq: number): number {
+    return this.#ring.lineLength(seq)
+  }
+
+  /** Copies the JSON line (JSON and `\n`) of a retained record into `target` at `at`; returns the end. */
+  copyLine (seq: number, target: Buffer, at: number): number {
+    return this.#ring.copyLine(seq, target, at)
+  }
+
+  /** The plugin of a retained record. */
+  pluginAt (seq: number): string {
+    return this.#pluginsById[this.#ring.pluginOf[seq % this.capacity]].name
+  }
+
+  /** The plugin of a retained record, as a small integer (see `pluginName`). */
+  pluginIdAt (seq: number): number {
+    return this.#ring.pluginOf[seq % this.capacity]
+  }
+
+  /** The name of a plugin id from `pluginIdAt`. */
+  pluginName (id: number): string {
+    return this.#pluginsById[id].name
+  }
+
+  /** Whether a retained record matches `filter` (no bounds check), without parsing it. */
+  matchesAt (seq: number, filter: LogFilter): boolean {
+    const ring = this.#ring
+    const slot = seq % ring.capacity
+    if (filter.plugins !== undefined && !filter.plugins.has(this.#pluginsById[ring.pluginOf[slot]].name)) return false
+    if (filter.stream !== undefined && STREAMS[ring.streamOf[slot]] !== filter.stream) return false
+    if (filter.minLevel !== undefined && ring.levelOf[slot] < filter.minLevel) return false
+    return true
   }
 
   /** The retained entry with this sequence number, if it is still in the ring. */
   entry (seq: number): HubEntry | undefined {
     if (seq < this.firstSeq || seq > this.#seq) return undefined
-    return this.#ring[seq % this.capacity]
+    const json = this.jsonAt(seq)
+    return { record: JSON.parse(json), json }
   }
 
   /** The last `count` retained records that match `filter`, oldest first. */
   tail (count: number, filter: LogFilter = {}): LogRecord[] {
-    const found: LogRecord[] = []
-    for (let seq = this.#seq; seq >= this.firstSeq && found.length < count; seq--) {
-      const entry = this.#ring[seq % this.capacity]
-      if (entry !== undefined && matches(entry.record, filter)) found.push(entry.record)
+    return this.tailSeqs(count, filter).map((seq) => JSON.parse(this.jsonAt(seq)))
+  }
+
+  /** Like `tail`, with each record's JSON text. */
+  tailEntries (count: number, filter: LogFilter = {}): HubEntry[] {
+    return this.tailSeqs(count, filter).map((seq) => {
+      const json = this.jsonAt(seq)
+      return { record: JSON.parse(json), json }
+    })
+  }
+
+  /** The sequence numbers of the last `count` retained records that match `filter`, oldest first. */
+  tailSeqs (count: number, filter: LogFilter = {}): number[] {
+    const found: number[] = []
+    if (count <= 0) return found
+    const first = this.firstSeq
+    let seq = this.#seq
+    const only = filter.plugins?.size === 1 ? this.#plugins.get([...filter.plugins][0]) : undefined
+    if (filter.plugins?.size === 1 && only === undefined) return found
+    if (only !== undefined) {
+      // The plugin's own index first: a quiet plugin's records are found without a full scan.
+      const recent = only.recent
+      const indexed = Math.min(only.count, recent.length)
+      for (let k = 1; k <= indexed && found.length < count; k++) {
+        seq = recent[(only.count - k) % recent.length]
+        if (seq < first) return found.reverse()
+        if (this.matchesAt(seq, filter)) found.push(seq)
+      }
+      if (indexed === only.count) return found.reverse()
+      seq-- // older records than the index holds: scan the ring from there
+    }
+    for (; seq >= first && found.length < count; seq--) {
+      if (this.matchesAt(seq, filter)) found.push(seq)
     }
     return found.reverse()
   }

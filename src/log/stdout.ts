@@ -1,22 +1,57 @@
+import { once } from 'node:events'
 import { pino } from 'pino'
 import { PinoPretty } from 'pino-pretty'
 import type { LogHub } from './hub.js'
 import { CUSTOM_LEVELS } from './levels.js'
 
+/** How long closing waits for stdout to take what is buffered. */
+const CLOSE_TIMEOUT_MS = 5000
+
 /**
  * Makes the server's stdout a destination of the hub: one pino JSON line per
- * record, or pino-pretty's rendering of it for people at a terminal.
- * Returns a function that flushes and detaches it.
+ * record, or pino-pretty's rendering of it for people at a terminal. Once a
+ * turn of the event loop, the new records' JSON lines are copied out of the
+ * hub's ring into one buffer, which SonicBoom writes asynchronously: one
+ * write a turn, however much the turn produced. Returns a function that
+ * detaches it and resolves once everything is written.
  */
-export function logToStdout (hub: LogHub, pretty: boolean): () => void {
+export function logToStdout (hub: LogHub, pretty: boolean): () => Promise<void> {
   const out = pretty
-    ? PinoPretty({ colorize: true, customLevels: CUSTOM_LEVELS, useOnlyCustomProps: false, ignore: 'seq,stream', messageKey: 'msg', singleLine: false })
-    : pino.destination({ dest: 1, sync: false, minLength: 4096 })
-  const write = (entry: { json: string }): void => { out.write(entry.json + '\n') }
-  hub.on('record', write)
-  return () => {
-    hub.off('record', write)
-    if ('flushSync' in out) out.flushSync()
-    else out.end()
+    ? PinoPretty({
+      colorize: process.stdout.isTTY === true,
+      customLevels: CUSTOM_LEVELS,
+      customColors: 'boot:magenta,shutdown:magenta',
+      useOnlyCustomProps: false,
+      ignore: 'seq,stream,plugin',
+      messageKey: 'msg',
+      messageFormat: '[{plugin}] {msg}',
+      singleLine: false
+    })
+    : pino.destination({ dest: 1, sync: false, contentMode: 'buffer' })
+  let cursor = hub.lastSeq + 1
+  const read = (): void => {
+    const last = hub.lastSeq
+    cursor = Math.max(cursor, hub.firstSeq)
+    if (cursor > last) return
+    let bytes = 0
+    for (let seq = cursor; seq <= last; seq++) bytes += hub.lineLength(seq)
+    const lines = Buffer.allocUnsafe(bytes)
+    let at = 0
+    for (let seq = cursor; seq <= last; seq++) at = hub.copyLine(seq, lines, at)
+    cursor = last + 1
+    // In buffer mode SonicBoom takes bytes; its types only know strings.
+    out.write(lines as unknown as string)
+  }
+  const stop = hub.onRecords(read)
+  let closing: Promise<void> | undefined
+  return async () => {
+    closing ??= (async () => {
+      stop()
+      read()
+      const closed = once(out, 'close').catch(() => {})
+      out.end()
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
+    })()
+    await closing
   }
 }

@@ -1,0 +1,175 @@
+// The hub's memory of recent records: each record is kept once, encoded, as
+// the SSE frame clients are sent (`id: <seq>\nevent: log\ndata: <json>\n\n`),
+// in large byte chunks, with what filters need (plugin, stream, level) in
+// typed arrays beside it.
+//
+// Why bytes: a ring of 100,000 small objects or strings outlives the young
+// generation, so under a flood every record was copied, promoted and marked
+// by the garbage collector, and every destination encoded it again; that
+// cost more than all the rest of the work. Here the collector sees a few
+// large buffers, a record is encoded once, and every destination copies or
+// slices bytes: consecutive frames are contiguous, so a client that takes
+// everything is written whole slices, and the JSON line of a record (for
+// stdout and the files) is the frame's `data` line.
+//
+// Written bytes are never written again (a chunk only grows, then is
+// dropped), so slices handed to sockets stay valid however long they wait.
+
+export interface RingOptions {
+  /** Most records retained. */
+  capacity: number
+  /** Most bytes of frames retained; older records go first. */
+  maxBytes: number
+}
+
+/** Node's own encoders, which Buffer#write calls after checking its arguments (not in @types/node). */
+interface RawBuffer extends Buffer {
+  latin1Write: (text: string, offset: number, length: number) => number
+  utf8Write: (text: string, offset: number, length: number) => number
+}
+
+/** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
+const CHUNK_BYTES = 1 << 20
+
+export class FrameRing {
+  readonly capacity: number
+  readonly maxBytes: number
+  #first = 1
+  #last = 0
+  #bytes = 0
+  #chunkOf: Uint32Array
+  #start: Uint32Array
+  #length: Uint32Array
+  #dataAt: Uint8Array
+  readonly pluginOf: Uint32Array
+  readonly streamOf: Uint8Array
+  readonly levelOf: Uint8Array
+  #chunks: Array<Buffer | undefined>
+  #chunkId = 0
+  #chunk: Buffer
+  #used = 0
+
+  constructor (options: RingOptions) {
+    this.capacity = Math.max(1, Math.floor(options.capacity))
+    this.maxBytes = Math.max(1, Math.floor(options.maxBytes))
+    const n = this.capacity
+    this.#chunkOf = new Uint32Array(n)
+    this.#start = new Uint32Array(n)
+    this.#length = new Uint32Array(n)
+    this.#dataAt = new Uint8Array(n)
+    this.pluginOf = new Uint32Array(n)
+    this.streamOf = new Uint8Array(n)
+    this.levelOf = new Uint8Array(n)
+    this.#chunks = new Array(n).fill(undefined)
+    this.#chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, this.maxBytes))
+    this.#chunks[0] = this.#chunk
+  }
+
+  /** The oldest retained seq (lastSeq + 1 when none is). */
+  get firstSeq (): number {
+    return this.#first
+  }
+
+  get lastSeq (): number {
+    return this.#last
+  }
+
+  /**
+   * Appends record `seq` (always lastSeq + 1). `frame` is the whole SSE frame
+   * text, whose JSON starts at character `dataAt`; `ascii` says it is all
+   * printable ASCII (one byte a character, the fast way to encode it).
+   * Returns the frame's length in bytes.
+   */
+  append (seq: number, frame: string, dataAt: number, ascii: boolean, plugin: number, stream: number, level: number): number {
+    let room = this.#chunk.length - this.#used
+    if ((ascii ? frame.length : frame.length * 3) > room) {
+      const bytes = ascii ? frame.length : Buffer.byteLength(frame)
+      if (bytes > room) {
+        this.#chunkId = (this.#chunkId + 1) >>> 0
+        this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
+        this.#used = 0
+        room = this.#chunk.length
+      }
+    }
+    const start = this.#used
+    const chunk = this.#chunk as RawBuffer
+    const length = ascii ? chunk.latin1Write(frame, start, room) : chunk.utf8Write(frame, start, room)
+    while (this.#first <= this.#last && (seq - this.#first >= this.capacity || this.#bytes + length > this.maxBytes)) this.#evict()
+    const slot = seq % this.capacity
+    this.#chunks[this.#chunkId % this.capacity] = this.#chunk
+    this.#chunkOf[slot] = this.#chunkId
+    this.#start[slot] = start
+    this.#length[slot] = length
+    this.#dataAt[slot] = dataAt
+    this.pluginOf[slot] = plugin
+    this.streamOf[slot] = stream
+    this.levelOf[slot] = level
+    this.#used = start + length
+    this.#bytes += length
+    this.#last = seq
+    return length
+  }
+
+  #evict (): void {
+    const slot = this.#first % this.capacity
+    const chunk = this.#chunkOf[slot]
+    this.#bytes -= this.#length[slot]
+    this.#first++
+    // The last record of an older chunk gone: let the chunk go too.
+    if (chunk !== this.#chunkId && (this.#first > this.#last || this.#chunkOf[this.#first % this.capacity] !== chunk)) {
+      this.#chunks[chunk % this.capacity] = undefined
+    }
+  }
+
+  #bufferOf (slot: number): Buffer {
+    return this.#chunks[this.#chunkOf[slot] % this.capacity]!
+  }
+
+  /** The JSON of retained record `seq`. */
+  json (seq: number): string {
+    const slot = seq % this.capacity
+    const start = this.#start[slot]
+    return this.#bufferOf(slot).toString('utf8', start + this.#dataAt[slot], start + this.#length[slot] - 2)
+  }
+
+  /** Bytes of the frame of retained record `seq`. */
+  frameLength (seq: number): number {
+    return this.#length[seq % this.capacity]
+  }
+
+  /** Bytes of the JSON line (JSON and newline) of retained record `seq`. */
+  lineLength (seq: number): number {
+    const slot = seq % this.capacity
+    return this.#length[slot] - this.#dataAt[slot] - 1
+  }
+
+  /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span. */
+  frames (from: number, to: number): Buffer[] {
+    const views: Buffer[] = []
+    let seq = from
+    while (seq <= to) {
+      const slot = seq % this.capacity
+      const chunk = this.#chunkOf[slot]
+      let end = seq
+      while (end < to && this.#chunkOf[(end + 1) % this.capacity] === chunk) end++
+      const endSlot = end % this.capacity
+      views.push(this.#bufferOf(slot).subarray(this.#start[slot], this.#start[endSlot] + this.#length[endSlot]))
+      seq = end + 1
+    }
+    return views
+  }
+
+  /** Copies the frame of retained record `seq` into `target` at `at`; returns the end. */
+  copyFrame (seq: number, target: Buffer, at: number): number {
+    const slot = seq % this.capacity
+    const start = this.#start[slot]
+    return at + this.#bufferOf(slot).copy(target, at, start, start + this.#length[slot])
+  }
+
+  /** Copies the JSON line (JSON and newline) of retained record `seq` into `target` at `at`; returns the end. */
+  copyLine (seq: number, target: Buffer, at: number): number {
+    const slot = seq % this.capacity
+    const start = this.#start[slot]
+    return at + this.#bufferOf(slot).copy(target, at, start + this.#dataAt[slot], start + this.#length[slot] - 1)
+  }
+}
