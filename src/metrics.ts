@@ -38,9 +38,8 @@ interface SkillSeries {
 async function metrics (app: FastifyInstance): Promise<void> {
   const { skills, plugins, hub } = app.aigis
   const registry = new Registry()
-  // The hub's SSE fan-out (src/log/sse.ts) keeps the count; read at scrape time.
-  const streams = (): { clients: number } | undefined => (hub as { streams?: { clients: number } }).streams
-  const state: AigisMetrics = { registry, sseClients: () => streams()?.clients ?? 0 }
+  // The hub's SSE fan-out keeps the count; read at scrape time.
+  const state: AigisMetrics = { registry, sseClients: () => hub.sseClients }
   app.decorate('metrics', state)
   collectDefaultMetrics({ register: registry })
 
