@@ -110,3 +110,38 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   t.equal((await server.call('/plugins/second', { method: 'DELETE' })).status, 404)
   t.same((await server.call('/plugins')).body.map((p: any) => p.name), ['first', 'typed'])
 })
+
+t.test('reload takes edited .mjs code and edited helper modules too', async (t) => {
+  const mjs = (n: number) => `import { Type } from 'typebox'
+import { SkillError } from 'aigis'
+import { helper } from '../helper.mjs'
+export const SKILLS = ['v', 'h', 'kinds']
+export const v = ${n}
+export const h = () => helper
+export const kinds = () => [typeof Type.Object, typeof SkillError]`
+  const server = await startServer(t, {
+    config: '[core]\nm = "plugins/m"\n',
+    files: {
+      'plugins/m/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "core"\n',
+      'plugins/m/AIGIS/AIGIS.core.mjs': mjs(1),
+      'plugins/m/helper.mjs': 'export const helper = "h1"\n'
+    }
+  })
+  const ask = async (skill: string) => (await server.call(`/skills/m/${skill}`, { method: 'POST' })).body
+  t.equal(await ask('v'), 1)
+  t.equal(await ask('h'), 'h1')
+  t.same(await ask('kinds'), ['function', 'function'], 'an .mjs module sees the server\'s typebox and aigis')
+
+  await writeFiles(server.dir, { 'plugins/m/AIGIS/AIGIS.core.mjs': mjs(2), 'plugins/m/helper.mjs': 'export const helper = "h2"\n' })
+  t.match((await server.call('/plugins/m/reload', { method: 'POST' })).body, { state: 'running' })
+  t.equal(await ask('v'), 2, 'edited .mjs code takes effect')
+  t.equal(await ask('h'), 'h2', 'an edited helper it imports takes effect')
+})
+
+t.test('a module with top-level await still loads', async (t) => {
+  const server = await startServer(t, {
+    config: '[core]\ntla = "plugins/tla"\n',
+    files: corePlugin('plugins/tla', 'const answer = await Promise.resolve(42)\nexport const SKILLS = ["answer"]\nexport { answer }')
+  })
+  t.equal((await server.call('/skills/tla/answer', { method: 'POST' })).body, 42)
+})

@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { createJiti } from 'jiti'
-import * as typebox from 'typebox'
-import * as aigis from '../index.js'
-import * as client from '../client.js'
+import { importPluginModule } from '../plugin-import.js'
 import { CoreModuleFailed, CoreModuleMissing, SkillsInvalid } from '../errors.js'
 import type { SkillKind, SkillSchema } from '../skills/registry.js'
 
@@ -29,23 +26,15 @@ export function findCoreFile (root: string): string | undefined {
 }
 
 /**
- * Imports a plugin's AIGIS.core from source (TypeScript included) with a
- * fresh module graph each time, so a reload runs edited code. `aigis` and
- * `typebox` resolve to the server's own copies. Transpiled sources are cached
- * in `cacheDir`, keyed by their content.
+ * Imports a plugin's AIGIS.core afresh (see importPluginModule) and reads its
+ * skills. Transpiled sources are cached in `cacheDir`, keyed by their content.
  */
 export async function importCoreModule (plugin: string, root: string, entrypoint: string, cacheDir: string): Promise<CoreModule> {
   const file = findCoreFile(root)
   if (file === undefined) throw new CoreModuleMissing(plugin, join(root, 'AIGIS'))
-  const jiti = createJiti(join(entrypoint, 'index.js'), {
-    moduleCache: false,
-    fsCache: join(cacheDir, 'jiti'),
-    interopDefault: false,
-    virtualModules: { aigis, 'aigis/client': client, typebox }
-  })
   let exports: Record<string, unknown>
   try {
-    exports = await jiti.import(file)
+    exports = await importPluginModule(file, entrypoint, cacheDir)
   } catch (err) {
     throw new CoreModuleFailed(plugin, file, err instanceof Error ? err.message : String(err))
   }

@@ -5,11 +5,8 @@
 // (AIGIS_URL, AIGIS_TOKEN). The process lives as long as the work launch
 // started (timers, sockets); a rejected launch exits 1. When launch returns a
 // function, SIGTERM calls it before the process exits.
-import { join } from 'node:path'
-import { createJiti } from 'jiti'
-import * as typebox from 'typebox'
-import * as aigis from '../index.js'
 import * as client from '../client.js'
+import { importPluginModule } from '../plugin-import.js'
 
 type Launch = (aigis: client.AigisClient) => unknown
 
@@ -17,12 +14,7 @@ type Launch = (aigis: client.AigisClient) => unknown
 class UsageError extends Error {}
 
 async function main (file: string, cacheDir: string | undefined): Promise<void> {
-  const jiti = createJiti(join(process.cwd(), 'index.js'), {
-    fsCache: cacheDir === undefined ? false : join(cacheDir, 'jiti'),
-    interopDefault: false,
-    virtualModules: { aigis, 'aigis/client': client, typebox }
-  })
-  const exports = await jiti.import<Record<string, unknown>>(file)
+  const exports = await importPluginModule(file, process.cwd(), cacheDir)
   const launch = exports.launch
   if (typeof launch !== 'function') {
     throw new UsageError(`${file} has no launch export; add \`export async function launch (aigis) { ... }\``)
