@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { loadMainConfig, type MainConfig } from './config/main-config.js'
 import { LogHub, type LogHubOptions } from './log/hub.js'
 import { LogFiles } from './log/files.js'
-import { createLogger, type AigisLogger } from './log/logger.js'
+import { createLoggers, type AigisLogger } from './log/logger.js'
 import type { LevelName } from './log/levels.js'
 import { PluginManager } from './plugins/manager.js'
 import { createRuntime } from './plugins/runtimes.js'
@@ -78,7 +78,7 @@ declare module 'fastify' {
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const config = await loadMainConfig(options.config)
   const hub = options.hub ?? new LogHub({ ...options.logHub, level: options.logLevel })
-  const logger = createLogger(hub, options.logLevel)
+  const { server: logger, forPlugin: pluginLogger } = createLoggers(hub, options.logLevel)
   const dataDir = resolve(options.dataDir)
   const logFiles = new LogFiles(hub, { dir: join(dataDir, 'logs'), maxSize: options.logFileSize, maxFiles: options.logFiles })
 
@@ -102,6 +102,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     secretsDir: resolve(options.secretsDir ?? join(dataDir, 'secrets')),
     hub,
     logger,
+    pluginLogger,
     skills,
     createRuntime,
     serverUrl: () => serverUrl(app),
@@ -111,6 +112,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const service = new SkillService({
     registry: skills,
     logger,
+    pluginLogger,
     timeoutMs: (options.skillTimeout ?? 30) * 1000,
     pluginState: (name) => plugins.stateOf(name)
   })

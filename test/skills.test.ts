@@ -94,6 +94,10 @@ t.test('ctx.log writes to the central log with the plugin name and lifecycle lev
   t.ok(records.some((r) => r.msg === 'greeting' && r.name === 'Grace' && r.level === 'info' && r.stream === 'log'))
   t.ok(records.some((r) => r.msg === 'lifecycle up' && r.level === 'boot'))
   t.ok(records.some((r) => r.msg === 'lifecycle down' && r.level === 'shutdown'))
+  const greeting = records.find((r) => r.msg === 'greeting')!
+  const json = server.app.aigis.hub.entry(greeting.seq)!.json
+  t.equal(json.match(/"plugin":/g)?.length, 1, `one plugin key in ${json}`)
+  t.equal(json.match(/"stream":/g)?.length, 1, 'one stream key')
 })
 
 t.test('a body that fails the schema is a 400, with no type coercion', async (t) => {

@@ -102,5 +102,6 @@ SECRETS = { "api.key" = "{root}/conf", "db.pass" = "conf/db" }
   t.match(plugins.get('escape2'), { state: 'failed', error: /ENTRYPOINT resolves to \/tmp, outside the plugin folder/ })
   t.match(plugins.get('failing'), { state: 'failed', error: /REQUIREMENT_COMMAND `node -e .*` failed: exit code 3/ })
   const output = server.app.aigis.hub.tail(50, { plugins: new Set(['failing']) })
-  t.ok(output.some((r) => r.msg === 'no network'), 'the command\'s output is in the plugin\'s log')
+  t.ok(output.some((r) => r.msg === 'no network' && r.stream === 'stderr' && r.level === 'error' && typeof r.pid === 'number'),
+    'the command\'s output is in the plugin\'s log, as the subprocess lines it is')
 })

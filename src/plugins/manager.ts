@@ -22,6 +22,7 @@ export interface PluginManagerOptions {
   secretsDir: string
   hub: LogHub
   logger: AigisLogger
+  pluginLogger: (plugin: string) => AigisLogger
   skills: SkillRegistry
   createRuntime: RuntimeFactory
   serverUrl: () => string
@@ -173,7 +174,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
   }
 
   #track (name: string, type: PluginType | null, source: string): ManagedPlugin {
-    const plugin = new ManagedPlugin(name, type, source, this.#options.logger.child({ plugin: name }))
+    const plugin = new ManagedPlugin(name, type, source, this.#options.pluginLogger(name))
     this.#plugins.set(name, plugin)
     return plugin
   }
@@ -213,7 +214,9 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
       }
       plugin.type = config.type
       plugin.config = config
-      await preparePlugin(plugin.name, config, secretsDir, plugin.log)
+      await preparePlugin(plugin.name, config, secretsDir, plugin.log, (stream, line, pid) => {
+        this.#options.hub.publishLine(plugin.name, stream, pid, line)
+      })
       plugin.runtime = this.#createRuntime(plugin, config)
     } catch (err) {
       this.#fail(plugin, errorMessage(err))

@@ -16,6 +16,7 @@ export interface SkillContext {
 export interface SkillServiceOptions {
   registry: SkillRegistry
   logger: AigisLogger
+  pluginLogger: (plugin: string) => AigisLogger
   timeoutMs: number
   /** The plugin's state, or undefined when there is no such plugin. */
   pluginState: (plugin: string) => string | undefined
@@ -45,6 +46,7 @@ function tag<E extends TaggedError> (err: E, plugin: string, skill: string): E {
 export class SkillService {
   #registry: SkillRegistry
   #logger: AigisLogger
+  #pluginLogger: (plugin: string) => AigisLogger
   #timeoutMs: number
   #pluginState: (plugin: string) => string | undefined
   #loggers = new Map<string, AigisLogger>()
@@ -54,6 +56,7 @@ export class SkillService {
   constructor (options: SkillServiceOptions) {
     this.#registry = options.registry
     this.#logger = options.logger
+    this.#pluginLogger = options.pluginLogger
     this.#timeoutMs = options.timeoutMs
     this.#pluginState = options.pluginState
   }
@@ -134,7 +137,7 @@ export class SkillService {
   #context (plugin: string, signal: () => AbortSignal): SkillContext {
     let log = this.#loggers.get(plugin)
     if (log === undefined) {
-      log = this.#logger.child({ plugin })
+      log = this.#pluginLogger(plugin)
       this.#loggers.set(plugin, log)
     }
     const call = (id: string, input?: unknown): Promise<unknown> => this.call(id, input, signal)
