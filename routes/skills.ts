@@ -51,7 +51,7 @@ const skills: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { plugin, '*': name } = request.params
     const skill = service.find(plugin, name)
-    const result = await service.invoke(skill, request.body ?? undefined, () => clientGone(reply))
+    const result = await service.invoke(skill, request.body, () => clientGone(reply))
     if (result === undefined) return await reply.status(204).send()
     return await reply.type(JSON_TYPE).send(JSON.stringify(result))
   })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corePlugin, startServer, writeFiles } from './helper.js'
 
@@ -62,6 +62,13 @@ t.test('reload runs the old cleanup, re-imports edited code, and the docs follow
   t.match(reloaded.body, { state: 'running', skills: ['live.version', 'live.fresh'] })
   t.equal(readFileSync(marker, 'utf8'), 'v1 cleaned up', 'the old module\'s cleanup ran')
   t.ok(existsSync(runtimeFile), 'files the plugin made itself are kept')
+  await writeFiles(server.dir, { 'plugins/live/extra.ts': 'export const x = 1\n' })
+  await server.call('/plugins/live/reload', { method: 'POST' })
+  t.ok(existsSync(join(server.dir, 'data', 'ext', 'live', 'extra.ts')), 'a new source file is copied')
+  rmSync(join(server.dir, 'plugins', 'live', 'extra.ts'))
+  await server.call('/plugins/live/reload', { method: 'POST' })
+  t.notOk(existsSync(join(server.dir, 'data', 'ext', 'live', 'extra.ts')), 'a file deleted from the source leaves the copy')
+  t.ok(existsSync(runtimeFile), 'the plugin\'s own file is still kept')
 
   t.equal((await server.call('/skills/live/version', { method: 'POST' })).body, 'v2', 'new code takes effect')
   t.equal((await server.call('/skills/live/fresh', { method: 'POST', json: { n: 21 } })).body, 42)
@@ -99,11 +106,14 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   t.match(await add({ name: 'ghost', source: 'plugins/ghost' }), { status: 400, body: { code: 'AIGIS_INVALID_SOURCE', message: /does not exist/ } })
   t.equal((await server.call('/plugins/ghost')).status, 404, 'a plugin with a bad source is not kept')
   t.match(await add({ name: 'x' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST' } })
+  const badType = await add({ name: 'x', source: 'plugins/second', type: 'bogus' })
+  t.match(badType, { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/type must be equal to one of the allowed values' } })
   t.match(await add({ name: 'typed', source: 'plugins/second', type: 'external' }), { status: 201, body: { state: 'failed', error: /listed under \[external\]/ } })
 
   const removed = await server.call('/plugins/second', { method: 'DELETE' })
   t.equal(removed.status, 204)
   t.equal(readFileSync(join(server.dir, 'second-cleaned'), 'utf8'), 'yes', 'cleanup ran on delete')
+  t.notOk(existsSync(join(server.dir, 'data', 'ext', 'second')), 'its runtime folder is gone')
   t.equal((await server.call('/plugins/second')).status, 404)
   t.equal((await server.call('/skills/second/b', { method: 'POST' })).status, 404)
   t.notOk((await server.call('/openapi.json')).body.paths['/skills/second/b'])

@@ -1,5 +1,8 @@
 import t from 'tap'
-import { corePlugin, startServer } from './helper.js'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildApp } from '../src/app.js'
+import { call, corePlugin, startServer, tempDir, writeFiles } from './helper.js'
 
 // One server with one good plugin and one of every kind of broken one: each
 // broken plugin is `failed` with an error that says what to fix, and neither
@@ -96,4 +99,27 @@ t.test('broken plugins fail one by one, the rest keeps working', async (t) => {
   const logged = server.app.aigis.hub.tail(1000, { plugins: new Set(['unknownkey']) })
   t.ok(logged.some((r) => r.level === 'error' && /RESTARTS/.test(r.msg)), 'the failure is in the central log')
   t.equal((await server.call('/health')).status, 200)
+})
+
+t.test('while plugins load, /ready is 503 and every configured plugin is listed', async (t) => {
+  const dir = tempDir()
+  const gate = join(dir, 'gate')
+  // The first plugin's REQUIREMENT_COMMAND waits until the test opens the gate.
+  const waitForGate = `node -e "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync(process.argv[1])){clearInterval(t)}},20)" ${JSON.stringify(gate)}`
+  await writeFiles(dir, {
+    'config.aigis': '[core]\nslow = "p/slow"\nnext = "p/next"\n',
+    ...corePlugin('p/slow', GOOD, `REQUIREMENT_COMMAND = ${JSON.stringify(waitForGate)}\n`),
+    ...corePlugin('p/next', GOOD)
+  })
+  const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data') })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+
+  t.equal((await call(url, '/ready')).status, 503)
+  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'starting'], ['next', 'stopped']])
+  writeFileSync(gate, '')
+  await app.aigis.loaded
+  t.equal((await call(url, '/ready')).status, 200)
+  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'running'], ['next', 'running']])
 })

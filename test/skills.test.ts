@@ -41,7 +41,7 @@ export function logs (_: unknown, ctx: SkillContext) {
   ctx.log.shutdown('lifecycle down')
   return abortReason
 }
-export function raw (input: unknown) { return { got: input ?? null } }
+export function raw (input: unknown) { return { got: input === undefined ? 'undefined' : input } }
 export async function chain (_: unknown, ctx: SkillContext) {
   return await ctx.aigis.call('s.VERSION')
 }
@@ -78,7 +78,8 @@ t.test('results: JSON values, constants, dotted paths, undefined → 204', async
   const nothing = await post('/skills/s/nothing')
   t.equal(nothing.status, 204)
   t.equal(nothing.body, undefined)
-  t.same((await post('/skills/s/raw')).body, { got: null }, 'no body → input undefined')
+  t.same((await post('/skills/s/raw')).body, { got: 'undefined' }, 'no body → input undefined')
+  t.same((await post('/skills/s/raw', null, { body: 'null', headers: { 'content-type': 'application/json' } })).body, { got: null }, 'a JSON null body → input null')
   t.same((await post('/skills/s/raw', { x: [1, 2] })).body, { got: { x: [1, 2] } })
 })
 

@@ -10,7 +10,7 @@ import type { SkillRegistry } from '../skills/registry.js'
 import type { BackoffOptions } from '../supervisor/backoff.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
-import { materializeSource } from './source.js'
+import { materializeSource, removeRuntimeFolder } from './source.js'
 import { IDLE_RUNTIME, type PluginState, type PluginStatus } from './status.js'
 
 export type RuntimeFactory = (ctx: RuntimeContext) => PluginRuntime
@@ -65,9 +65,10 @@ class ManagedPlugin {
  * Every plugin, its state machine and its lifecycle: the loading pipeline
  * (source, AIGIS.config, requirements, secrets, runtime) and start, stop,
  * restart, reload, add and remove. Emits `state` with the plugin's status on
- * every change. Knows nothing of HTTP.
+ * every change and `removed` with its name when it is deleted. Knows nothing
+ * of HTTP.
  */
-export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
+export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed: [name: string] }> {
   #options: PluginManagerOptions
   #plugins = new Map<string, ManagedPlugin>()
   #ready = false
@@ -82,8 +83,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
     return this.#ready
   }
 
-  /** Loads the configured plugins in order; one failing never stops the others. */
+  /**
+   * Loads the configured plugins in order; one failing never stops the
+   * others. All are listed (`stopped`) from the start, so GET /plugins shows
+   * what is still to come while the first ones load.
+   */
   async loadAll (declarations: PluginDeclaration[]): Promise<void> {
+    const pending: ManagedPlugin[] = []
     for (const declaration of declarations) {
       if (declaration.error !== undefined) {
         // Shown in the list as failed, unless its name already belongs to another plugin.
@@ -91,8 +97,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
         else this.#fail(this.#track(declaration.name, declaration.type, declaration.source), declaration.error)
         continue
       }
-      const plugin = this.#track(declaration.name, declaration.type, declaration.source)
-      await this.#locked(plugin, () => this.#load(plugin))
+      pending.push(this.#track(declaration.name, declaration.type, declaration.source))
+    }
+    for (const plugin of pending) {
+      // Skip one that was started, removed or replaced over HTTP meanwhile.
+      await this.#locked(plugin, async () => {
+        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin)
+      })
     }
     this.#ready = true
   }
@@ -127,12 +138,15 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
     return this.#status(plugin)
   }
 
+  /** Stops the plugin, forgets it and deletes its runtime folder (`<data dir>/ext/<name>`). */
   async remove (name: string): Promise<void> {
     const plugin = this.#get(name)
     await this.#locked(plugin, async () => {
       await this.#stopRuntime(plugin)
       this.#plugins.delete(name)
+      await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
+      this.emit('removed', name)
     })
   }
 
@@ -210,7 +224,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus] }> {
       for (const warning of warnings) plugin.log.warn(warning)
       const config = await loadPluginConfig(plugin.name, root)
       if (plugin.type !== null && plugin.type !== config.type) {
-        throw new PluginTypeMismatch(plugin.name, plugin.type, config.type, config.type)
+        throw new PluginTypeMismatch(plugin.name, plugin.type, config.type, config.type, config.type)
       }
       plugin.type = config.type
       plugin.config = config

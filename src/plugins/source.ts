@@ -1,6 +1,6 @@
-import { cp, mkdir, rm, stat } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { basename, join, resolve } from 'node:path'
+import { basename, join, resolve, sep } from 'node:path'
 import { execa } from 'execa'
 import { SourceFailed } from '../errors.js'
 
@@ -31,20 +31,47 @@ export async function materializeSource (plugin: string, source: string, baseDir
   const root = runtimeFolder(dataDir, plugin)
   await mkdir(join(dataDir, 'ext'), { recursive: true })
   if (isGitSource(source)) return await fromGit(plugin, source, root)
-  await copyLocal(plugin, resolve(baseDir, source), root)
+  await copyLocal(plugin, resolve(baseDir, source), root, manifestFile(dataDir, plugin))
   return { root, warnings: [] }
 }
 
-async function copyLocal (plugin: string, from: string, root: string): Promise<void> {
+/** Deletes a removed plugin's runtime folder and what aigis kept about it. */
+export async function removeRuntimeFolder (dataDir: string, plugin: string): Promise<void> {
+  await rm(runtimeFolder(dataDir, plugin), { recursive: true, force: true })
+  await rm(manifestFile(dataDir, plugin), { force: true })
+}
+
+// The files the last copy brought, so a refresh can tell a file deleted from
+// the source (removed from the copy too) from one the plugin made (kept).
+function manifestFile (dataDir: string, plugin: string): string {
+  return join(dataDir, 'cache', 'sources', `${plugin}.json`)
+}
+
+async function copyLocal (plugin: string, from: string, root: string, manifest: string): Promise<void> {
   const info = await stat(from).catch(() => undefined)
   if (info === undefined || !info.isDirectory()) {
     throw new SourceFailed(`Plugin "${plugin}": source folder ${from} does not exist; fix its path in the config (relative paths resolve against the config file's folder)`)
   }
+  const files = await sourceFiles(from)
+  const copied = new Set(files)
+  const previous = JSON.parse(await readFile(manifest, 'utf8').catch(() => '[]')) as string[]
+  await Promise.all(previous.filter((f) => !copied.has(f)).map((f) => rm(join(root, f), { force: true })))
   await cp(from, root, {
     recursive: true,
     force: true,
     filter: (path) => basename(path) !== '.git'
   })
+  await mkdir(join(manifest, '..'), { recursive: true })
+  await writeFile(manifest, JSON.stringify(files))
+}
+
+/** Every file under `folder` (relative paths), `.git` folders left out. */
+async function sourceFiles (folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true })
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name).slice(folder.length + 1))
+    .filter((f) => !f.split(sep).includes('.git'))
 }
 
 async function fromGit (plugin: string, url: string, root: string): Promise<MaterializeResult> {

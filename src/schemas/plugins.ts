@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { PLUGIN_TYPES } from '../config/names.js'
+import { PLUGIN_TYPES, type PluginType } from '../config/names.js'
 import { PLUGIN_STATES } from '../plugins/status.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
@@ -33,9 +33,9 @@ export const PluginStatusRef = Type.Unsafe<import('../plugins/status.js').Plugin
 export const AddPluginBody = Type.Object({
   name: Type.String({ description: 'Unique plugin name: letters, digits, "_" and "-"' }),
   source: Type.String({ minLength: 1, description: 'A local folder (relative to the config file\'s folder) or a git URL' }),
-  type: Type.Optional(Type.Union(PLUGIN_TYPES.map((t) => Type.Literal(t)), { description: 'Checked against the plugin\'s PLUGIN_TYPE when given' }))
+  type: Type.Optional(Type.Unsafe<PluginType>({ type: 'string', enum: [...PLUGIN_TYPES], description: 'Checked against the plugin\'s PLUGIN_TYPE when given' }))
 }, { additionalProperties: false })
 
 export const PluginLogsQuery = Type.Object({
-  lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100, description: 'How many of the last records' })
+  lines: Type.Integer({ minimum: 0, maximum: 10000, default: 100, description: 'How many of the last records' })
 })
