@@ -38,7 +38,8 @@ type Detach = () => void | Promise<void>
 function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): void {
   // close-with-grace exits right after these return: whatever stdout has not written by then is lost.
   const forced = (why: string): void => {
-    app.log.fatal(`${why}: exiting now`)
+    app.log.fatal(`${why}: killing every plugin process group and exiting now`)
+    app.aigis.plugins.killAll()
     void detachStdout()
   }
   closeWithGrace({

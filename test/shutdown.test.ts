@@ -89,15 +89,20 @@ t.test('SIGTERM: drain, finish the in-flight call, stop plugins and their groups
   t.ok(msgs.indexOf('SIGTERM received, shutting down') < msgs.indexOf('stopped'))
 })
 
-t.test('a second signal forces exit while the shutdown hangs', async (t) => {
-  const dir = await project((d) => gatePlugin(d, `writeFileSync(${JSON.stringify(join(d, 'cleanup-started'))}, ''); await new Promise(() => {})`), '[core]\ngate = "plugins/gate"\n')
+t.test('a second signal forces exit while the shutdown hangs, killing every plugin group', async (t) => {
+  // A group that ignores SIGTERM and would get 60 s before SIGKILL.
+  const stubborn = externalPlugin('plugins/stubborn', 'LAUNCH = ["sh", "-c", "trap \'\' TERM; sleep 300 & sleep 300 & wait"]\nSTOP_TIMEOUT = 60')
+  const dir = await project((d) => ({ ...gatePlugin(d, `writeFileSync(${JSON.stringify(join(d, 'cleanup-started'))}, ''); await new Promise(() => {})`), ...stubborn }), '[core]\ngate = "plugins/gate"\n[external]\nstubborn = "plugins/stubborn"\n')
   const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')])
+  const stubbornPid = (await call(cli.url, '/plugins/stubborn')).body.pid as number
   cli.child.kill('SIGTERM')
   await until('the cleanup to hang', () => existsSync(join(dir, 'cleanup-started')))
   t.equal(cli.child.exitCode, null, 'still shutting down')
   cli.child.kill('SIGINT')
   t.same(await cli.exited, { code: 1, signal: null }, 'forced: exit 1')
-  t.ok(cli.records().some((r) => r.level === 'fatal' && r.msg === 'second SIGINT: exiting now'))
+  t.ok(cli.records().some((r) => r.level === 'fatal' && r.msg === 'second SIGINT: killing every plugin process group and exiting now'))
+  await until('the plugin group to be gone', () => !groupAlive(stubbornPid))
+  t.notOk(groupAlive(stubbornPid), 'no plugin process outlives the forced exit')
 })
 
 t.test('a call that never ends holds the shutdown only for --shutdown-timeout', async (t) => {

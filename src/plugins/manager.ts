@@ -181,6 +181,14 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       this.#locked(plugin, () => this.#stopRuntime(plugin))))
   }
 
+  /**
+   * SIGKILLs every plugin's process group at once, without waiting: for a
+   * forced exit (second signal), so no plugin outlives the server.
+   */
+  killAll (): void {
+    for (const plugin of this.#plugins.values()) plugin.runtime?.kill?.()
+  }
+
   #get (name: string): ManagedPlugin {
     const plugin = this.#plugins.get(name)
     if (plugin === undefined) throw Object.assign(new PluginNotFound(name), { plugin: name })

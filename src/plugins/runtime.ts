@@ -23,6 +23,8 @@ export interface PluginRuntime extends EventEmitter<RuntimeEvents> {
   /** Resolves once everything it ran has ended and its skills are gone. */
   stop: () => Promise<void>
   info: () => RuntimeInfo
+  /** At once and without waiting: SIGKILL whatever it runs (a forced exit of the server). */
+  kill?: () => void
 }
 
 /** Everything a runtime may need from the server. */

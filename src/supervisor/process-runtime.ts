@@ -6,7 +6,7 @@ import type { ExitInfo, PluginState, RuntimeInfo } from '../plugins/status.js'
 import { Backoff } from './backoff.js'
 import { Child, type ProcessSpec } from './child.js'
 import { describeExit, describeExitWithOutput, formatSeconds, isCleanExit } from './exit-info.js'
-import { groupAlive, terminateGroup } from './kill-group.js'
+import { groupAlive, signalGroup, terminateGroup } from './kill-group.js'
 
 export interface ProcessRuntimeOptions {
   /** What to run; asked at every spawn (the server's address is known only then). */
@@ -85,6 +85,12 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     await Promise.allSettled(this.#leftovers)
     await this.#dropSkills()
     this.emit('state', 'stopped', null)
+  }
+
+  kill (): void {
+    this.#wanted = false
+    clearTimeout(this.#timer)
+    if (this.#child !== undefined) signalGroup(this.#child.pid, 'SIGKILL')
   }
 
   info (): RuntimeInfo {
