@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { LogHub } from './log/hub.js'
+import { LEVELS } from './log/levels.js'
 import { logToStdout } from './log/stdout.js'
 import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
 
@@ -97,6 +98,10 @@ async function main (): Promise<void> {
     await app.close()
     await detachStdout()
     process.exit(1)
+  }
+  // Fastify says where it listens at `info`; at a quieter LOG_LEVEL say it as a lifecycle line.
+  if (LEVELS[settings.logLevel] > LEVELS.info) {
+    app.aigis.logger.boot(`Server listening at ${app.listeningOrigin}`)
   }
   if (settings.token === undefined && !isLoopback(settings.host)) {
     app.log.warn(`!!! NO AUTH: listening on ${settings.host} without AIGIS_TOKEN: anyone who can reach this address can call every skill and start, stop and add plugins. Set AIGIS_TOKEN (or AIGIS_TOKEN_FILE), or listen on 127.0.0.1. !!!`)

@@ -78,6 +78,7 @@ t.test('the same settings from the environment; relative paths against the worki
   cli.child.kill('SIGTERM')
   t.equal((await cli.exited).code, 0)
   t.notOk(cli.records().some((r) => r.level === 'info'), 'LOG_LEVEL=warn drops info records')
+  t.ok(cli.records().some((r) => r.level === 'boot' && r.msg === `Server listening at http://127.0.0.1:${cli.port}`), 'but still says where it listens')
 })
 
 t.test('defaults: config/config.aigis and .aigis under the working directory', async (t) => {
