@@ -13,11 +13,11 @@
 // temp dir) so the client does not share its core; both are driven over IPC.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, openSync, readdirSync, writeFileSync, createReadStream, rmSync } from 'node:fs'
+import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
@@ -47,7 +47,10 @@ async function serve (dir: string): Promise<void> {
   process.on('message', (message: { cmd: string, mode?: string, count?: number }) => {
     void (async () => {
       if (message.cmd === 'flood') {
+        // LOG_BENCH_PROFILE=<dir>: a CPU profile of the server during each flood.
+        const profiling = process.env.LOG_BENCH_PROFILE !== undefined ? await startProfile() : undefined
         const started = performance.now()
+        const cpu = process.cpuUsage()
         const child = spawn(process.execPath, [PRINTER, String(message.count), message.mode!], { stdio: ['ignore', 'pipe', 'pipe'] })
         const pid = child.pid!
         const exited = once(child, 'exit')
@@ -56,7 +59,9 @@ async function serve (dir: string): Promise<void> {
           readLines(child.stderr!, (line, plain) => hub.publishLine('flood', 'stderr', pid, line, plain)),
           exited
         ])
-        send({ cmd: 'flooded', ms: performance.now() - started, rss: process.memoryUsage().rss })
+        const used = process.cpuUsage(cpu)
+        await profiling?.(join(process.env.LOG_BENCH_PROFILE!, `flood-${message.mode}-${Date.now()}.cpuprofile`))
+        send({ cmd: 'flooded', ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, rss: process.memoryUsage().rss })
       } else if (message.cmd === 'close') {
         await app.close()
         await closeStdout()
@@ -65,6 +70,20 @@ async function serve (dir: string): Promise<void> {
     })()
   })
   send({ cmd: 'ready', port: (app.server.address() as { port: number }).port })
+}
+
+async function startProfile (): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop')
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, JSON.stringify(profile))
+    session.disconnect()
+  }
 }
 
 // ---------------------------------------------------------------- client side
@@ -80,8 +99,7 @@ async function startServer (): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'aigis-logbench-'))
   const devNull = openSync('/dev/null', 'w')
   const child = fork(fileURLToPath(import.meta.url), ['--server', dir], {
-    // LOG_BENCH_PROFILE=<dir> writes a CPU profile of each server there.
-    execArgv: ['--import', 'jiti/register', ...(process.env.LOG_BENCH_PROFILE !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOG_BENCH_PROFILE}`] : [])],
+    execArgv: ['--import', 'jiti/register'],
     stdio: ['ignore', devNull, 'inherit', 'ipc']
   })
   const waiting = new Map<string, (message: any) => void>()
@@ -95,11 +113,13 @@ async function stopServer (server: Server): Promise<number> {
   const closed = server.next('closed')
   server.child.send({ cmd: 'close' })
   const { maxRss } = await closed
-  await once(server.child, 'exit')
+  const exited = once(server.child, 'exit')
+  server.child.disconnect()
+  await exited
   return maxRss
 }
 
-async function flood (server: Server, mode: string, count: number): Promise<{ ms: number, rss: number }> {
+async function flood (server: Server, mode: string, count: number): Promise<{ ms: number, cpuMs: number, rss: number }> {
   const done = server.next('flooded')
   server.child.send({ cmd: 'flood', mode, count })
   return await done
@@ -191,10 +211,13 @@ async function rawRate (mode: Mode): Promise<number> {
 async function sseRate (server: Server, mode: Mode): Promise<number> {
   const reader = new SseReader()
   const close = await openStream(server.port, reader)
-  const { ms } = await flood(server, mode, COUNT)
+  const cpu = process.cpuUsage()
+  const { ms, cpuMs } = await flood(server, mode, COUNT)
   // The flood is read; every line should now be on its way. Waiting no longer than it took, plus a margin.
   await Promise.race([reader.reach(COUNT), new Promise((resolve) => setTimeout(resolve, ms + 10_000))])
   close()
+  const used = process.cpuUsage(cpu)
+  if (process.env.LOG_BENCH_VERBOSE !== undefined) console.log(`      (${mode}: server read the flood in ${ms.toFixed(0)} ms using ${cpuMs.toFixed(0)} ms CPU; the client used ${((used.user + used.system) / 1000).toFixed(0)} ms CPU)`)
   if (reader.outOfOrder > 0 || reader.gaps > 0 || reader.lastIndex !== COUNT) {
     throw new Error(`SSE client: ${reader.count} lines, ${reader.outOfOrder} out of order, ${reader.gaps} gaps, last line ${reader.lastIndex}`)
   }

@@ -104,9 +104,12 @@ t.test('plugin states follow the plugin, and a removed plugin\'s series go', asy
   t.equal(value(samples, 'aigis_plugin_state', { plugin: 'hello', state: 'running' }), 0)
   t.equal(value(samples, 'aigis_plugin_state', { plugin: 'hello', state: 'stopped' }), 1)
 
+  await server.call('/plugins/hello/start', { method: 'POST' })
+  await server.call('/skills/hello/greet', { method: 'POST', json: { name: 'x' } })
+  await server.call('/skills/hello/boom', { method: 'POST' })
   t.equal((await server.call('/plugins/hello', { method: 'DELETE' })).status, 204)
   samples = await scrape(server)
-  t.notOk(samples.some((s) => s.name === 'aigis_plugin_state' && s.labels.plugin === 'hello'))
+  t.same(samples.filter((s) => s.name.startsWith('aigis_') && s.labels.plugin === 'hello').map((s) => s.name), [], 'no series of a deleted plugin is left')
 })
 
 t.test('restarts of a crashing subprocess plugin are counted', async (t) => {

@@ -1,15 +1,14 @@
 import { once } from 'node:events'
 import { sep } from 'node:path'
 import { createStream, type RotatingFileStream } from 'rotating-file-stream'
-import type { LogHub } from './hub.js'
+import type { LineBatch, LogHub } from './hub.js'
 import { SERVER_PLUGIN } from './record.js'
 
 // Per-plugin log files: `<dir>/<plugin>.log` (the server's own is
 // `aigis.log`), one JSON record a line, rotated by size the logrotate way
 // (`x.log.1` is the newest rotated, up to `x.log.<files>`). Once a turn of
-// the event loop, the new records' JSON lines are copied out of the hub's
-// ring into one buffer per plugin: a flood costs one write a turn, not one
-// a line.
+// the event loop the hub hands over the new records' JSON lines, as runs of
+// one plugin: a flood costs one write a turn, not one a line.
 
 export interface LogFilesOptions {
   /** The folder for the files, e.g. `<data dir>/logs`. */
@@ -40,7 +39,6 @@ export class LogFiles {
   /** By plugin id (see LogHub.pluginIdAt). */
   #byPlugin: Array<LogFile | undefined> = []
   #files = new Map<string, LogFile>()
-  #cursor: number
   #stopReading: () => void
   #closed = false
 
@@ -51,37 +49,16 @@ export class LogFiles {
       maxSize: options.maxSize ?? DEFAULT_LOG_FILE_SIZE,
       maxFiles: options.maxFiles ?? DEFAULT_LOG_FILES
     }
-    this.#cursor = hub.lastSeq + 1
     this.#stopReading = hub.onRecords(this.#read)
   }
 
-  /** Copies the JSON lines of the records since the last call into one buffer per plugin, and writes them. */
-  #read = (): void => {
-    const hub = this.#hub
-    const last = hub.lastSeq
-    const from = Math.max(this.#cursor, hub.firstSeq)
-    if (from > last) return
-    this.#cursor = last + 1
-    const sizes: number[] = []
-    for (let seq = from; seq <= last; seq++) {
-      const id = hub.pluginIdAt(seq)
-      sizes[id] = (sizes[id] ?? 0) + hub.lineLength(seq)
-    }
-    const buffers: Buffer[] = []
-    const at: number[] = []
-    sizes.forEach((size, id) => {
-      buffers[id] = Buffer.allocUnsafe(size)
-      at[id] = 0
-    })
-    for (let seq = from; seq <= last; seq++) {
-      const id = hub.pluginIdAt(seq)
-      at[id] = hub.copyLine(seq, buffers[id], at[id])
-    }
-    buffers.forEach((lines, id) => {
-      const file = this.#file(id)
+  /** Writes each run of one plugin's lines to its file. */
+  #read = (lines: LineBatch): void => {
+    for (const { plugin, view } of lines.runs) {
+      const file = this.#file(plugin)
       // Never dropped: the disk is far faster than any producer, and the stream buffers if not.
-      if (!file.failed) file.stream.write(lines)
-    })
+      if (!file.failed) file.stream.write(view)
+    }
   }
 
   #file (id: number): LogFile {
@@ -114,8 +91,8 @@ export class LogFiles {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#hub.flush()
     this.#stopReading()
-    this.#read()
     await Promise.all([...this.#files.values()].map(async (file) => {
       if (file.failed || file.stream.destroyed) return
       const finished = once(file.stream, 'finish').catch(() => {})

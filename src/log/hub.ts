@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { LEVELS, levelName, type LevelName } from './levels.js'
 import { SERVER_PLUGIN, type LogInput, type LogRecord, type LogStream } from './record.js'
-import { FrameRing } from './ring.js'
+import { FrameRing, LineBuffer, type LineBatch } from './ring.js'
+
+export type { LineBatch } from './ring.js'
 import { LogStreams, type LogStreamsOptions } from './sse.js'
 
 /** A record with its JSON text, serialized once for every destination. */
@@ -113,11 +115,12 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The SSE clients reading this hub. */
   readonly streams: LogStreams
   readonly #ring: FrameRing
+  readonly #lines = new LineBuffer()
   #seq = 0
   #minLevel: number
   #plugins = new Map<string, PluginLog>()
   #pluginsById: PluginLog[] = []
-  #readers = new Set<() => void>()
+  #readers = new Set<(lines: LineBatch) => void>()
   #turnScheduled = false
   #turnFirst = 1
   #turnBytes = 0
@@ -166,10 +169,10 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /**
    * Calls `read` once per turn of the event loop in which records were
-   * added, after them (and sooner when a single turn adds half a ring).
-   * Returns a function that stops it.
+   * added, after them (and sooner when a single turn adds half a ring),
+   * with their JSON lines. Returns a function that stops it.
    */
-  onRecords (read: () => void): () => void {
+  onRecords (read: (lines: LineBatch) => void): () => void {
     this.#readers.add(read)
     return () => { this.#readers.delete(read) }
   }
@@ -243,22 +246,21 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const seq = this.#seq + 1
     const time = this.#now()
     const log = this.#plugin(plugin)
-    // The hottest path, built by hand with as few pieces as can be: V8 pays per piece when it flattens the string.
+    // The hottest path, built by hand with as few pieces as can be: V8 pays per piece to flatten a string.
     const s = '' + seq
-    const frame = plain
-      ? 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level) + '"' + line + '"}\n\n'
-      : 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level) + jsonString(line) + '}\n\n'
+    const head = 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level)
     const record: LogRecord = { seq, time, level, plugin, stream, pid, msg: line }
-    this.#store(record, frame, s.length + 22, plain && log.ascii, log)
+    if (plain) this.#store(record, head + line + '"}\n\n', s.length + 22, log.ascii, log)
+    else this.#store(record, head + jsonString(line).slice(1) + '}\n\n', s.length + 22, false, log)
     return record
   }
 
-  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":` for a plugin's stream, kept for the next line. */
+  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for the next line. */
   #middle (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): string {
     const i = STREAM_IDS[stream]
     if (log.middlePid[i] !== pid || log.middle[i] === undefined) {
       log.middlePid[i] = pid
-      log.middle[i] = ',"level":"' + level + '","plugin":' + log.json + ',"stream":"' + stream + (pid === undefined ? '"' : '","pid":' + pid) + ',"msg":'
+      log.middle[i] = ',"level":"' + level + '","plugin":' + log.json + ',"stream":"' + stream + (pid === undefined ? '"' : '","pid":' + pid) + ',"msg":"'
     }
     return log.middle[i]!
   }
@@ -296,10 +298,15 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     this.#store(record, prefix + json + '\n\n', prefix.length, ascii, this.#plugin(record.plugin), json)
   }
 
-  /** Keeps the record's frame in the ring, counts it, tells listeners; `json` is cut from the frame when not given. */
+  /**
+   * Keeps the record's SSE frame (its JSON starts at `dataAt`) in the ring
+   * and its JSON line in the turn's lines, counts it, tells listeners.
+   */
   #store (record: LogRecord, frame: string, dataAt: number, ascii: boolean, log: PluginLog, json?: string): void {
     const seq = ++this.#seq
     const bytes = this.#ring.append(seq, frame, dataAt, ascii, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
+    // The ring's write flattened the frame, so this slice is a view, not a copy.
+    this.#lines.append(frame.slice(dataAt, -1), ascii, log.id)
     let recent = log.recent
     if (log.count === recent.length && recent.length < PLUGIN_INDEX) {
       // Grows with the plugin's output, so a name seen once costs little.
@@ -318,7 +325,14 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       setImmediate(this.#endTurn)
     } else if (seq - this.#turnFirst >= this.capacity / 2 || this.#turnBytes >= this.#ring.maxBytes / 2) {
       // A turn that adds this much would overrun readers that wait for its end.
-      this.#turnFirst = seq + 1
+      this.flush()
+    }
+  }
+
+  /** Hands the records of the current turn to the readers now, not at the end of the turn (before closing one). */
+  flush (): void {
+    if (this.#turnFirst <= this.#seq) {
+      this.#turnFirst = this.#seq + 1
       this.#turnBytes = 0
       this.#notify()
     }
@@ -326,13 +340,13 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   #endTurn = (): void => {
     this.#turnScheduled = false
-    this.#turnBytes = 0
     this.#clockUses = 0
-    this.#notify()
+    this.flush()
   }
 
   #notify (): void {
-    for (const read of this.#readers) read()
+    const lines = this.#lines.take()
+    for (const read of this.#readers) read(lines)
   }
 
   /** The JSON text of a retained record (no bounds check: `firstSeq <= seq <= lastSeq`). */
@@ -348,31 +362,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** Bytes of the SSE frame of a retained record. */
   frameLength (seq: number): number {
     return this.#ring.frameLength(seq)
-  }
-
-  /** Copies the SSE frame of a retained record into `target` at `at`; returns the end. */
-  copyFrame (seq: number, target: Buffer, at: number): number {
-    return this.#ring.copyFrame(seq, target, at)
-  }
-
-  /** Bytes of the JSON line (JSON and `\n`) of a retained record. */
-  lineLength (seq: number): number {
-    return this.#ring.lineLength(seq)
-  }
-
-  /** Copies the JSON line (JSON and `\n`) of a retained record into `target` at `at`; returns the end. */
-  copyLine (seq: number, target: Buffer, at: number): number {
-    return this.#ring.copyLine(seq, target, at)
-  }
-
-  /** The plugin of a retained record. */
-  pluginAt (seq: number): string {
-    return this.#pluginsById[this.#ring.pluginOf[seq % this.capacity]].name
-  }
-
-  /** The plugin of a retained record, as a small integer (see `pluginName`). */
-  pluginIdAt (seq: number): number {
-    return this.#ring.pluginOf[seq % this.capacity]
   }
 
   /** The name of a plugin id from `pluginIdAt`. */

@@ -31,6 +31,11 @@ interface RawBuffer extends Buffer {
 /** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
 const CHUNK_BYTES = 1 << 20
 
+/** Writes `text` at `at` (room checked by the caller); returns the bytes written. */
+function write (chunk: RawBuffer, at: number, text: string, ascii: boolean): number {
+  return ascii ? chunk.latin1Write(text, at, text.length) : chunk.utf8Write(text, at, chunk.length - at)
+}
+
 export class FrameRing {
   readonly capacity: number
   readonly maxBytes: number
@@ -75,25 +80,20 @@ export class FrameRing {
   }
 
   /**
-   * Appends record `seq` (always lastSeq + 1). `frame` is the whole SSE frame
-   * text, whose JSON starts at character `dataAt`; `ascii` says it is all
-   * printable ASCII (one byte a character, the fast way to encode it).
-   * Returns the frame's length in bytes.
+   * Appends record `seq` (always lastSeq + 1) as its SSE `frame`, whose JSON
+   * starts at character `dataAt`; `ascii` says the frame is all printable
+   * ASCII (one byte a character, the fast way to encode it). Returns the
+   * frame's length in bytes.
    */
   append (seq: number, frame: string, dataAt: number, ascii: boolean, plugin: number, stream: number, level: number): number {
-    let room = this.#chunk.length - this.#used
-    if ((ascii ? frame.length : frame.length * 3) > room) {
-      const bytes = ascii ? frame.length : Buffer.byteLength(frame)
-      if (bytes > room) {
-        this.#chunkId = (this.#chunkId + 1) >>> 0
-        this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
-        this.#used = 0
-        room = this.#chunk.length
-      }
+    const bound = ascii ? frame.length : Buffer.byteLength(frame)
+    if (bound > this.#chunk.length - this.#used) {
+      this.#chunkId = (this.#chunkId + 1) >>> 0
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bound))
+      this.#used = 0
     }
     const start = this.#used
-    const chunk = this.#chunk as RawBuffer
-    const length = ascii ? chunk.latin1Write(frame, start, room) : chunk.utf8Write(frame, start, room)
+    const length = write(this.#chunk as RawBuffer, start, frame, ascii)
     while (this.#first <= this.#last && (seq - this.#first >= this.capacity || this.#bytes + length > this.maxBytes)) this.#evict()
     const slot = seq % this.capacity
     this.#chunks[this.#chunkId % this.capacity] = this.#chunk
@@ -137,12 +137,6 @@ export class FrameRing {
     return this.#length[seq % this.capacity]
   }
 
-  /** Bytes of the JSON line (JSON and newline) of retained record `seq`. */
-  lineLength (seq: number): number {
-    const slot = seq % this.capacity
-    return this.#length[slot] - this.#dataAt[slot] - 1
-  }
-
   /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span. */
   frames (from: number, to: number): Buffer[] {
     const views: Buffer[] = []
@@ -159,17 +153,63 @@ export class FrameRing {
     return views
   }
 
-  /** Copies the frame of retained record `seq` into `target` at `at`; returns the end. */
-  copyFrame (seq: number, target: Buffer, at: number): number {
-    const slot = seq % this.capacity
-    const start = this.#start[slot]
-    return at + this.#bufferOf(slot).copy(target, at, start, start + this.#length[slot])
+}
+
+/** The JSON lines of a turn, in order and as runs of one plugin. */
+export interface LineBatch {
+  /** Views of every line, in order (usually one). */
+  views: Buffer[]
+  /** Views of consecutive lines of one plugin, in order. */
+  runs: Array<{ plugin: number, view: Buffer }>
+}
+
+/**
+ * The JSON lines (`<json>\n`) of the records of the current turn, written
+ * once for stdout and the files, which then write views of it: the lines
+ * of a turn are contiguous, and so are those of each run of one plugin.
+ */
+export class LineBuffer {
+  #chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  #used = 0
+  #start = 0
+  #views: Buffer[] = []
+  #runs: Array<{ plugin: number, view: Buffer }> = []
+  #runPlugin = -1
+  #runStart = 0
+
+  /** Appends one record's JSON line (`<json>\n`); `ascii` as for FrameRing#append. */
+  append (line: string, ascii: boolean, plugin: number): void {
+    const bound = ascii ? line.length : Buffer.byteLength(line)
+    if (bound > this.#chunk.length - this.#used) {
+      this.#closeRun()
+      if (this.#used > this.#start) this.#views.push(this.#chunk.subarray(this.#start, this.#used))
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bound))
+      this.#used = this.#start = this.#runStart = 0
+      this.#runPlugin = -1
+    }
+    if (plugin !== this.#runPlugin) {
+      this.#closeRun()
+      this.#runPlugin = plugin
+      this.#runStart = this.#used
+    }
+    this.#used += write(this.#chunk as RawBuffer, this.#used, line, ascii)
   }
 
-  /** Copies the JSON line (JSON and newline) of retained record `seq` into `target` at `at`; returns the end. */
-  copyLine (seq: number, target: Buffer, at: number): number {
-    const slot = seq % this.capacity
-    const start = this.#start[slot]
-    return at + this.#bufferOf(slot).copy(target, at, start + this.#dataAt[slot], start + this.#length[slot] - 1)
+  #closeRun (): void {
+    if (this.#runPlugin >= 0 && this.#used > this.#runStart) {
+      this.#runs.push({ plugin: this.#runPlugin, view: this.#chunk.subarray(this.#runStart, this.#used) })
+    }
+    this.#runPlugin = -1
+  }
+
+  /** The lines appended since the last call. */
+  take (): LineBatch {
+    this.#closeRun()
+    if (this.#used > this.#start) this.#views.push(this.#chunk.subarray(this.#start, this.#used))
+    const batch = { views: this.#views, runs: this.#runs }
+    this.#views = []
+    this.#runs = []
+    this.#start = this.#used
+    return batch
   }
 }

@@ -14,6 +14,8 @@ export interface SseSink {
   /** Bytes written but not yet taken by the kernel. */
   readonly writableLength: number
   write: (chunk: string | Buffer) => boolean
+  cork?: () => void
+  uncork?: () => void
   end: () => unknown
   destroy: () => unknown
   on: (event: 'drain' | 'close' | 'error', listener: (...args: any[]) => void) => unknown
@@ -71,8 +73,6 @@ export class LogStreams {
   readonly #stallTimeoutMs: number
   readonly #retryMs: number
   #clients = new Set<Client>()
-  /** Reused: the seqs a filtered client's batch takes. */
-  #picked: number[] = []
   #timer: NodeJS.Timeout | undefined
   #stopReading = (): void => {}
   #scheduled = false
@@ -196,24 +196,27 @@ export class LogStreams {
         while (seq <= end && bytes < BATCH_BYTES) bytes += hub.frameLength(seq++)
         out = hub.framesAt(from, seq - 1)
       } else {
-        const picked = this.#picked
-        picked.length = 0
+        // Runs of consecutive matching records are contiguous in the ring too: one view a run.
+        out = []
         let bytes = 0
+        let runStart = -1
         for (; seq <= end && bytes < BATCH_BYTES; seq++) {
           if (hub.matchesAt(seq, client.filter)) {
-            picked.push(seq)
+            if (runStart < 0) runStart = seq
             bytes += hub.frameLength(seq)
+          } else if (runStart >= 0) {
+            out.push(...hub.framesAt(runStart, seq - 1))
+            runStart = -1
           }
         }
-        const batch = Buffer.allocUnsafe(bytes)
-        let at = 0
-        for (const taken of picked) at = hub.copyFrame(taken, batch, at)
-        out = bytes > 0 ? [batch] : []
+        if (runStart >= 0) out.push(...hub.framesAt(runStart, seq - 1))
       }
       client.cursor = seq
       // It may fall maxLag behind the best it has done; a replay's head start shrinks as it catches up.
       client.allowance = Math.max(this.#maxLag, Math.min(client.allowance, last - seq + 1 + this.#maxLag))
+      if (out.length > 1) client.sink.cork?.()
       for (const view of out) this.#write(client, view)
+      if (out.length > 1) client.sink.uncork?.()
     }
     return !client.closed && client.fullSince === 0 && client.cursor <= hub.lastSeq
   }

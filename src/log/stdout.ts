@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { pino } from 'pino'
 import { PinoPretty } from 'pino-pretty'
-import type { LogHub } from './hub.js'
+import type { LineBatch, LogHub } from './hub.js'
 import { CUSTOM_LEVELS } from './levels.js'
 
 /** How long closing waits for stdout to take what is buffered. */
@@ -10,9 +10,9 @@ const CLOSE_TIMEOUT_MS = 5000
 /**
  * Makes the server's stdout a destination of the hub: one pino JSON line per
  * record, or pino-pretty's rendering of it for people at a terminal. Once a
- * turn of the event loop, the new records' JSON lines are copied out of the
- * hub's ring into one buffer, which SonicBoom writes asynchronously: one
- * write a turn, however much the turn produced. Returns a function that
+ * turn of the event loop the hub hands over the new records' JSON lines as
+ * one buffer, which SonicBoom writes asynchronously: one write a turn,
+ * however much the turn produced. Returns a function that
  * detaches it and resolves once everything is written.
  */
 export function logToStdout (hub: LogHub, pretty: boolean): () => Promise<void> {
@@ -28,26 +28,16 @@ export function logToStdout (hub: LogHub, pretty: boolean): () => Promise<void> 
       singleLine: false
     })
     : pino.destination({ dest: 1, sync: false, contentMode: 'buffer' })
-  let cursor = hub.lastSeq + 1
-  const read = (): void => {
-    const last = hub.lastSeq
-    cursor = Math.max(cursor, hub.firstSeq)
-    if (cursor > last) return
-    let bytes = 0
-    for (let seq = cursor; seq <= last; seq++) bytes += hub.lineLength(seq)
-    const lines = Buffer.allocUnsafe(bytes)
-    let at = 0
-    for (let seq = cursor; seq <= last; seq++) at = hub.copyLine(seq, lines, at)
-    cursor = last + 1
+  const read = (lines: LineBatch): void => {
     // In buffer mode SonicBoom takes bytes; its types only know strings.
-    out.write(lines as unknown as string)
+    for (const view of lines.views) out.write(view as unknown as string)
   }
   const stop = hub.onRecords(read)
   let closing: Promise<void> | undefined
   return async () => {
     closing ??= (async () => {
+      hub.flush()
       stop()
-      read()
       const closed = once(out, 'close').catch(() => {})
       out.end()
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
