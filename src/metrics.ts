@@ -31,6 +31,10 @@ const SKILL_ROUTE = '/skills/:plugin/*'
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 interface SkillSeries {
+  plugin: string
+  skill: string
+  /** Statuses it has an error series for. */
+  errorStatuses: Set<string>
   calls: Counter.Internal
   duration: Histogram.Internal<'plugin' | 'skill'>
 }
@@ -52,7 +56,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
   const seriesOf = (plugin: string, skill: string, id: string): SkillSeries => {
     let s = series.get(id)
     if (s === undefined) {
-      s = { calls: skillCalls.labels(plugin, skill), duration: skillDuration.labels(plugin, skill) }
+      s = { plugin, skill, errorStatuses: new Set(), calls: skillCalls.labels(plugin, skill), duration: skillDuration.labels(plugin, skill) }
       series.set(id, s)
     }
     return s
@@ -65,7 +69,11 @@ async function metrics (app: FastifyInstance): Promise<void> {
       const s = seriesOf(skill.plugin, skill.name, skill.id)
       s.calls.inc()
       s.duration.observe(reply.elapsedTime / 1000)
-      if (reply.statusCode >= 400) skillErrors.labels(skill.plugin, skill.name, String(reply.statusCode)).inc()
+      if (reply.statusCode >= 400) {
+        const status = String(reply.statusCode)
+        s.errorStatuses.add(status)
+        skillErrors.labels(skill.plugin, skill.name, status).inc()
+      }
     }
     done()
   }
@@ -80,16 +88,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     name: 'aigis_plugin_state',
     help: 'The plugin\'s state: 1 for the state it is in, 0 for the others',
     labelNames: ['plugin', 'state'],
-    registers: [registry],
-    collect () {
-      // A removed plugin sends no more events: drop its series at scrape time.
-      for (const name of known.keys()) {
-        if (!plugins.has(name)) {
-          for (const s of PLUGIN_STATES) pluginState.remove(name, s)
-          known.delete(name)
-        }
-      }
-    }
+    registers: [registry]
   })
   const restarts = new Counter({ name: 'aigis_plugin_restarts_total', help: 'Restarts after an unexpected exit, by plugin', labelNames: ['plugin'], registers: [registry] })
   /** Restart count last seen a plugin (a reload starts a new count). */
@@ -122,6 +121,23 @@ async function metrics (app: FastifyInstance): Promise<void> {
   }
   hub.on('record', onRecord)
 
+  // A deleted plugin leaves no series behind.
+  const onRemoved = (name: string): void => {
+    for (const s of PLUGIN_STATES) pluginState.remove(name, s)
+    restarts.remove(name)
+    known.delete(name)
+    for (const level of recordCounters.get(name)?.keys() ?? []) records.remove(name, level)
+    recordCounters.delete(name)
+    for (const [id, s] of series) {
+      if (s.plugin !== name) continue
+      skillCalls.remove(name, s.skill)
+      skillDuration.remove(name, s.skill)
+      for (const status of s.errorStatuses) skillErrors.remove(name, s.skill, status)
+      series.delete(id)
+    }
+  }
+  plugins.on('removed', onRemoved)
+
   const sse = new Gauge({
     name: 'aigis_sse_clients',
     help: 'Clients connected to GET /logs',
@@ -131,6 +147,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
 
   app.addHook('onClose', async () => {
     plugins.off('state', onState)
+    plugins.off('removed', onRemoved)
     hub.off('record', onRecord)
   })
 }
