@@ -114,10 +114,15 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
     const option = OPTIONS.find((o) => o.flag === flag)!
     return (values[flag] as string | undefined) ?? (option.env !== undefined ? envValue(option.env) : undefined) ?? option.default
   }
+  /** Where a setting's value came from, for error messages: the flag, or its variable. */
+  const origin = (flag: string): string => {
+    const option = OPTIONS.find((o) => o.flag === flag)!
+    return values[flag] === undefined && option.env !== undefined && envValue(option.env) !== undefined ? `${option.env} (--${flag})` : `--${flag}`
+  }
   const number = (flag: string, valid: (n: number) => boolean, expected: string): number => {
     const text = raw(flag)
     const n = text.trim() === '' ? Number.NaN : Number(text)
-    if (!valid(n)) throw new Error(`invalid --${flag} ${JSON.stringify(text)}: use ${expected}`)
+    if (!valid(n)) throw new Error(`invalid ${origin(flag)} ${JSON.stringify(text)}: use ${expected}`)
     return n
   }
   const atLeastZero = (n: number): boolean => Number.isFinite(n) && n >= 0
@@ -125,9 +130,9 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
   const dataDir = resolve(cwd, raw('data-dir'))
   const secretsDir = (values['secrets-dir'] as string | undefined) ?? envValue('AIGIS_SECRETS_DIR')
   const logLevel = raw('log-level').toLowerCase()
-  if (!isLevelName(logLevel)) throw new Error(`invalid --log-level "${logLevel}": use trace, debug, info, warn, error or fatal`)
+  if (!isLevelName(logLevel)) throw new Error(`invalid ${origin('log-level')} "${logLevel}": use trace, debug, info, warn, error or fatal`)
   const host = raw('host')
-  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`invalid --host ${JSON.stringify(host)}: use an IP address or a host name`)
+  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`invalid ${origin('host')} ${JSON.stringify(host)}: use an IP address or a host name`)
   const prettyEnv = envValue('AIGIS_PRETTY')
 
   const token = readToken(env, cwd)

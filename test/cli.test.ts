@@ -43,7 +43,7 @@ t.test('--help, --version and bad flags', async (t) => {
 
   const badEnv = await runCli([], { env: { AIGIS_SKILL_TIMEOUT: '-3' } })
   t.equal(badEnv.code, 2)
-  t.match(badEnv.stderr, /invalid --skill-timeout "-3"/)
+  t.match(badEnv.stderr, /invalid AIGIS_SKILL_TIMEOUT \(--skill-timeout\) "-3"/)
 })
 
 t.test('a config that cannot be read is a clear error, exit 1', async (t) => {
