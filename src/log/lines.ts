@@ -28,7 +28,7 @@ export async function readLines (source: Readable, onLine: (line: string, plain:
       line = line.slice(0, maxLength)
     }
     if (dropped > 0) {
-      line += `… [truncated ${dropped} chars]`
+      line += `... [truncated ${dropped} chars]`
       dropped = 0
     }
     onLine(line, plain)

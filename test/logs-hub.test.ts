@@ -1,0 +1,281 @@
+// The log hub and the line reader, driven directly and by real child
+// processes: record shape, pino/bunyan lines, escaping, levels, retention,
+// lookups, and what readLines makes of awkward output.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import t from 'tap'
+import { LogHub, type LineBatch } from '../src/log/hub.js'
+import { MAX_LINE_LENGTH, readLines } from '../src/log/lines.js'
+
+const PRINTER = join(import.meta.dirname, 'fixtures', 'log-printer.mjs')
+
+/** Runs `node -e source` and feeds its stdout and stderr to the hub as `plugin`, like the supervisor does. */
+async function runChild (hub: LogHub, plugin: string, args: string[]): Promise<number> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const pid = child.pid!
+  await Promise.all([
+    readLines(child.stdout, (line, plain) => hub.publishLine(plugin, 'stdout', pid, line, plain)),
+    readLines(child.stderr, (line, plain) => hub.publishLine(plugin, 'stderr', pid, line, plain)),
+    once(child, 'exit')
+  ])
+  return pid
+}
+
+/** Every retained record, parsed from the JSON the hub serves. */
+function retained (hub: LogHub): any[] {
+  const records = []
+  for (let seq = hub.firstSeq; seq <= hub.lastSeq; seq++) records.push(JSON.parse(hub.jsonAt(seq)))
+  return records
+}
+
+t.test('a subprocess line is one record: stdout at info, stderr at error, with pid and a rising seq', async (t) => {
+  const hub = new LogHub()
+  const pid = await runChild(hub, 'worker', ['-e', 'console.log("hello"); console.error("oh no")'])
+  const records = retained(hub)
+  t.equal(records.length, 2)
+  const out = records.find((r) => r.stream === 'stdout')
+  const err = records.find((r) => r.stream === 'stderr')
+  t.match(out, { level: 'info', plugin: 'worker', pid, msg: 'hello' })
+  t.match(err, { level: 'error', plugin: 'worker', pid, msg: 'oh no' })
+  for (const r of records) {
+    t.type(r.seq, 'number')
+    t.type(r.time, 'number')
+    t.ok(Math.abs(r.time - Date.now()) < 60_000, 'time is the epoch in ms')
+  }
+  t.not(out.seq, err.seq)
+  t.equal(hub.lastSeq, 2)
+})
+
+t.test('a pino or bunyan JSON line keeps its level, message and fields', async (t) => {
+  const hub = new LogHub({ level: 'trace' })
+  const lines = [
+    { level: 40, time: 1700000000000, msg: 'pino warn', pid: 999, hostname: 'h', user: { id: 7 } },
+    { name: 'app', hostname: 'h', pid: 1, level: 50, msg: 'bunyan error', time: '2024-01-02T03:04:05.000Z', v: 0 },
+    { level: 'debug', message: 'by name, winston style', extra: true },
+    { level: 'WARNING', msg: 'upper case name' },
+    { level: 35, msg: 'between levels rounds down' },
+    { level: 30, msg: 'kept', message: 'both given', seq: 123, plugin: 'other', stream: 'x' }
+  ]
+  const source = lines.map((l) => `console.log(${JSON.stringify(JSON.stringify(l))})`).join(';')
+  const pid = await runChild(hub, 'structured', ['-e', source])
+  const records = retained(hub)
+  t.equal(records.length, lines.length)
+  t.match(records[0], { level: 'warn', msg: 'pino warn', time: 1700000000000, hostname: 'h', user: { id: 7 }, plugin: 'structured', stream: 'stdout', pid })
+  t.match(records[1], { level: 'error', msg: 'bunyan error', time: Date.parse('2024-01-02T03:04:05.000Z'), name: 'app', v: 0, pid })
+  t.match(records[2], { level: 'debug', msg: 'by name, winston style', extra: true })
+  t.notOk('message' in records[2], 'message became msg')
+  t.match(records[3], { level: 'warn', msg: 'upper case name' })
+  t.match(records[4], { level: 'info', msg: 'between levels rounds down' })
+  t.match(records[5], { level: 'info', msg: 'kept', message: 'both given', plugin: 'structured', stream: 'stdout', pid })
+  t.equal(records[5].seq, hub.lastSeq, 'the line cannot set its own seq, plugin or stream')
+})
+
+t.test('JSON that is not a log record, and broken JSON, are plain lines', async (t) => {
+  const hub = new LogHub()
+  hub.publishLine('p', 'stdout', 1, '{"no":"level"}')
+  hub.publishLine('p', 'stdout', 1, '{"level":30, broken')
+  hub.publishLine('p', 'stdout', 1, '[1,2,3]')
+  t.same(retained(hub).map((r) => r.msg), ['{"no":"level"}', '{"level":30, broken', '[1,2,3]'])
+})
+
+t.test('any text survives the JSON round trip', async (t) => {
+  const hub = new LogHub()
+  const texts = ['say "hi"', 'back\\slash', 'tab\there', 'bell\u0007 and esc\u001b[31m', 'é ü 日本語 🚀', 'lone \ud800 surrogate', '', '   ']
+  for (const text of texts) {
+    hub.publishLine('p', 'stdout', 1, text)
+    hub.publishLine('p', 'stderr', undefined, text)
+  }
+  const records = retained(hub)
+  t.same(records.map((r) => r.msg), texts.flatMap((text) => [text, text]))
+  hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'über "quoted"', nested: { a: ['x', 1] } })
+  t.match(JSON.parse(hub.jsonAt(hub.lastSeq)), { msg: 'über "quoted"', nested: { a: ['x', 1] } })
+})
+
+t.test('plugin names that need escaping stay valid JSON', async (t) => {
+  const hub = new LogHub()
+  hub.publishLine('we"ird\\name é', 'stdout', 1, 'plain text', true)
+  t.match(JSON.parse(hub.jsonAt(1)), { plugin: 'we"ird\\name é', msg: 'plain text' })
+})
+
+t.test('LOG_LEVEL drops records below it at the hub', async (t) => {
+  const hub = new LogHub({ level: 'warn' })
+  t.equal(hub.publishLine('p', 'stdout', 1, 'info line'), undefined)
+  t.ok(hub.publishLine('p', 'stderr', 1, 'error line'))
+  t.equal(hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'dropped' }), undefined)
+  t.ok(hub.publish({ time: 1, level: 'boot', plugin: 'aigis', stream: 'log', msg: 'lifecycle is above everything' }))
+  t.equal(hub.publishLine('p', 'stdout', 1, JSON.stringify({ level: 'debug', msg: 'dropped too' })), undefined)
+  t.equal(hub.publishJson('{"level":"info","time":1,"plugin":"aigis","stream":"log","msg":"x"}\n'), undefined)
+  t.same(retained(hub).map((r) => r.msg), ['error line', 'lifecycle is above everything'])
+})
+
+t.test('pino lines from the server logger: seq first, keys as pino wrote them', async (t) => {
+  const hub = new LogHub()
+  const record = hub.publishJson('{"level":"warn","time":1700000000000,"plugin":"aigis","stream":"log","reqId":"r1","msg":"slow"}\n')
+  t.match(record, { seq: 1, level: 'warn', plugin: 'aigis', stream: 'log', reqId: 'r1', msg: 'slow' })
+  t.equal(hub.jsonAt(1), '{"seq":1,"level":"warn","time":1700000000000,"plugin":"aigis","stream":"log","reqId":"r1","msg":"slow"}')
+  hub.publishJson('{"level":"info","time":5,"plugin":"aigis","stream":"log","seq":"mine","msg":"a seq field of its own"}')
+  t.match(JSON.parse(hub.jsonAt(2)), { seq: 2, msg: 'a seq field of its own' })
+  hub.publishJson('not json at all\n')
+  t.match(JSON.parse(hub.jsonAt(3)), { seq: 3, level: 'info', plugin: 'aigis', stream: 'log', msg: 'not json at all' })
+  hub.publishJson('{"level":30,"time":"2024-01-01T00:00:00Z","msg":{"an":"object"},"stream":"weird"}')
+  t.match(JSON.parse(hub.jsonAt(4)), { level: 'info', time: Date.parse('2024-01-01T00:00:00Z'), plugin: 'aigis', stream: 'log', msg: '{"an":"object"}' })
+})
+
+t.test('a record whose fields cannot be serialized is kept, saying so', async (t) => {
+  const hub = new LogHub()
+  const circular: Record<string, unknown> = {}
+  circular.self = circular
+  hub.publish({ time: 1, level: 'error', plugin: 'aigis', stream: 'log', msg: 'with a loop', circular })
+  hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'big', n: 10n })
+  const [loop, big] = retained(hub)
+  t.match(loop, { msg: 'with a loop', logError: /not serializable/ })
+  t.match(big, { msg: 'big', logError: /not serializable/ })
+})
+
+t.test('the ring keeps the latest records, by count and by bytes', async (t) => {
+  const hub = new LogHub({ capacity: 10 })
+  for (let i = 1; i <= 25; i++) hub.publishLine('p', 'stdout', 1, `line ${i}`, true)
+  t.equal(hub.lastSeq, 25)
+  t.equal(hub.firstSeq, 16)
+  t.equal(hub.entry(15), undefined)
+  t.equal(hub.entry(26), undefined)
+  t.match(hub.entry(16)?.record, { seq: 16, msg: 'line 16' })
+  t.same(retained(hub).map((r) => r.msg), Array.from({ length: 10 }, (_, i) => `line ${i + 16}`))
+
+  const small = new LogHub({ capacity: 1000, maxBytes: 2000 })
+  for (let i = 1; i <= 100; i++) small.publishLine('p', 'stdout', 1, `line ${i} ${'x'.repeat(100)}`, true)
+  const kept = small.lastSeq - small.firstSeq + 1
+  t.ok(kept >= 5 && kept <= 12, `about 2000 bytes of ~200-byte frames are kept (${kept})`)
+  t.equal(JSON.parse(small.jsonAt(small.lastSeq)).msg, `line 100 ${'x'.repeat(100)}`)
+
+  // A record bigger than a whole chunk still fits.
+  const huge = new LogHub()
+  const text = 'y'.repeat(2 * 1024 * 1024)
+  huge.publishLine('p', 'stdout', 1, text, true)
+  huge.publishLine('p', 'stdout', 1, 'after', true)
+  t.equal(JSON.parse(huge.jsonAt(1)).msg.length, text.length)
+  t.equal(JSON.parse(huge.jsonAt(2)).msg, 'after')
+})
+
+t.test('tail finds the last matching records, oldest first', async (t) => {
+  const hub = new LogHub({ level: 'trace', capacity: 50_000 })
+  for (let i = 1; i <= 45_000; i++) {
+    hub.publishLine(i % 3 === 0 ? 'quiet' : 'busy', i % 2 === 0 ? 'stderr' : 'stdout', 1, `line ${i}`, true)
+  }
+  hub.publish({ time: 1, level: 'warn', plugin: 'rare', stream: 'log', msg: 'once' })
+  t.same(hub.tail(3).map((r) => r.msg), ['line 44999', 'line 45000', 'once'])
+  t.same(hub.tail(2, { plugins: new Set(['quiet']) }).map((r) => r.msg), ['line 44997', 'line 45000'])
+  t.same(hub.tail(5, { plugins: new Set(['rare']) }).map((r) => r.msg), ['once'])
+  t.same(hub.tail(5, { plugins: new Set(['nobody']) }), [])
+  t.same(hub.tail(2, { plugins: new Set(['quiet', 'rare']) }).map((r) => r.msg), ['line 45000', 'once'])
+  t.same(hub.tail(2, { stream: 'stdout' }).map((r) => r.msg), ['line 44997', 'line 44999'])
+  t.same(hub.tail(2, { minLevel: 40 }).map((r) => r.msg), ['line 45000', 'once'])
+  t.same(hub.tail(2, { plugins: new Set(['quiet']), stream: 'stdout' }).map((r) => r.msg), ['line 44991', 'line 44997'])
+  // More than a plugin's own index holds (10,000): the rest is found by scanning the ring.
+  const quiet = hub.tail(12_000, { plugins: new Set(['quiet']) })
+  t.equal(quiet.length, 12_000)
+  t.equal(quiet[0].msg, 'line 9003')
+  t.ok(quiet.every((r, i) => i === 0 || r.seq > quiet[i - 1].seq), 'in order')
+  t.same(hub.tail(0), [])
+  t.equal(hub.tailEntries(1)[0].json, hub.jsonAt(hub.lastSeq))
+})
+
+t.test('counts by plugin and by plugin and level', async (t) => {
+  const hub = new LogHub()
+  hub.publishLine('a', 'stdout', 1, 'x')
+  hub.publishLine('a', 'stderr', 1, 'y')
+  hub.publishLine('b', 'stdout', 1, 'z')
+  hub.publishLine('b', 'stdout', 1, JSON.stringify({ level: 'debug', msg: 'dropped' }))
+  t.same(hub.countsByPlugin(), { a: 2, b: 1 })
+  t.same(hub.recordCounts(), [
+    { plugin: 'a', level: 'info', count: 1 },
+    { plugin: 'a', level: 'error', count: 1 },
+    { plugin: 'b', level: 'info', count: 1 }
+  ])
+})
+
+t.test('readers get each turn\'s JSON lines once, in order, as runs of one plugin', async (t) => {
+  const hub = new LogHub()
+  const batches: LineBatch[] = []
+  const stop = hub.onRecords((lines) => batches.push(lines))
+  hub.publishLine('a', 'stdout', 1, 'one', true)
+  hub.publishLine('a', 'stdout', 1, 'two', true)
+  hub.publishLine('b', 'stdout', 1, 'three "quoted"')
+  hub.publishLine('a', 'stdout', 1, 'four', true)
+  t.equal(batches.length, 0, 'nothing until the turn ends')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(batches.length, 1)
+  const text = Buffer.concat(batches[0].views).toString()
+  t.same(text.trimEnd().split('\n').map((l) => JSON.parse(l).msg), ['one', 'two', 'three "quoted"', 'four'])
+  t.same(batches[0].runs.map((r) => [r.plugin, r.view.toString().split('\n').length - 1]), [[0, 2], [1, 1], [0, 1]])
+  hub.publishLine('a', 'stdout', 1, 'five', true)
+  hub.flush()
+  t.equal(batches.length, 2, 'flush hands them over at once')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(batches.length, 2, 'and not twice')
+  stop()
+  hub.publishLine('a', 'stdout', 1, 'six', true)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(batches.length, 2, 'a stopped reader gets nothing')
+})
+
+t.test('the record event gives each record with its JSON', async (t) => {
+  const hub = new LogHub()
+  const seen: Array<{ seq: number, json: string }> = []
+  hub.on('record', ({ record, json }) => seen.push({ seq: record.seq, json }))
+  hub.publishLine('p', 'stdout', 4, 'plain', true)
+  hub.publishLine('p', 'stdout', 4, 'not "plain"')
+  hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'm' })
+  t.same(seen.map((s) => s.seq), [1, 2, 3])
+  for (const s of seen) t.equal(s.json, hub.jsonAt(s.seq))
+})
+
+t.test('readLines: a last line without newline, CRLF, empty lines, split characters', async (t) => {
+  const hub = new LogHub()
+  const script = `
+    process.stdout.write('first\\r\\nsecond\\n\\nthird')
+    process.stdout.write(Buffer.from([0x63, 0x61, 0x66, 0xc3]))
+    setTimeout(() => process.stdout.write(Buffer.from([0xa9, 0x0a, 0x6c, 0x61, 0x73, 0x74])), 50)
+  `
+  await runChild(hub, 'p', ['-e', script])
+  t.same(retained(hub).map((r) => r.msg), ['first', 'second', '', 'thirdcafé', 'last'])
+})
+
+t.test('readLines: a very long line is cut and marked, not fatal, and the next line is whole', async (t) => {
+  const hub = new LogHub()
+  const long = 3 * MAX_LINE_LENGTH + 17
+  await runChild(hub, 'p', ['-e', `process.stdout.write('a'.repeat(${long}) + '\\nnext\\n' + 'b'.repeat(${MAX_LINE_LENGTH + 5}))`])
+  const [cut, next, last] = retained(hub)
+  // Compared in parts, so a failure does not print 64 KiB of "a".
+  t.equal(cut.msg.length, MAX_LINE_LENGTH + ` ... [truncated ${long - MAX_LINE_LENGTH} chars]`.length - 1)
+  t.ok(cut.msg.startsWith('a'.repeat(MAX_LINE_LENGTH) + '...'), 'the first 64 KiB are kept')
+  t.equal(cut.msg.slice(MAX_LINE_LENGTH), `... [truncated ${long - MAX_LINE_LENGTH} chars]`)
+  t.equal(next.msg, 'next')
+  t.equal(last.msg.slice(MAX_LINE_LENGTH), '... [truncated 5 chars]')
+})
+
+t.test('readLines: a flood of lines arrives whole and in order', async (t) => {
+  const hub = new LogHub({ capacity: 200_000 })
+  const count = 100_000
+  await runChild(hub, 'flood', [PRINTER, String(count), 'batch', '--no-final-newline'])
+  t.equal(hub.lastSeq, count)
+  let expected = 1
+  let bad = 0
+  for (let seq = 1; seq <= count; seq++) {
+    if (!hub.jsonAt(seq).includes(`"msg":"${expected++} the quick`)) bad++
+  }
+  t.equal(bad, 0, 'every line once, in order, the last one without its newline too')
+})
+
+t.test('readLines rejects when its stream fails, keeping what it had', async (t) => {
+  const { PassThrough } = await import('node:stream')
+  const source = new PassThrough()
+  const seen: string[] = []
+  const done = readLines(source, (line) => seen.push(line))
+  source.write('one\ntw')
+  await new Promise((resolve) => setImmediate(resolve))
+  source.destroy(new Error('pipe broke'))
+  await t.rejects(done, /pipe broke/)
+  t.same(seen.slice(0, 1), ['one'])
+})
