@@ -19,6 +19,8 @@ export interface LogHubOptions {
   maxBytes?: number
   /** Records below this level are dropped at the door. */
   level?: LevelName
+  /** Milliseconds records may wait to be handed to stdout, files and SSE together (default 2). */
+  handOverMs?: number
   /** How SSE clients are paced (heartbeat, lag allowed, stall timeout). */
   sse?: LogStreamsOptions
 }
@@ -47,6 +49,7 @@ interface PluginLog {
   recent: Float64Array
   /** By stream id: the JSON between the time and the message of its lines (see #middle), and for which pid. */
   middle: Array<string | undefined>
+  middleBytes: Array<Buffer | undefined>
   middlePid: Array<number | undefined>
 }
 
@@ -58,17 +61,15 @@ const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
 /** Most records of one plugin found without scanning the whole ring. */
 const PLUGIN_INDEX = 10_000
 
+/** Bytes of records that are handed over at once, however recent the last hand-over. */
+const HAND_OVER_BYTES = 64 * 1024
+
 /** Records the clock is read for once (and at least once a turn of the event loop). */
 const CLOCK_REUSE = 64
 
-/** Any character JSON must escape, and lone surrogates (JSON.stringify escapes those too). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
-
-/** `text` as a JSON string; `plain` says it is known to need no escaping. */
-export function jsonString (text: string, plain = false): string {
-  return plain || !NEEDS_ESCAPE.test(text) ? '"' + text + '"' : JSON.stringify(text)
-}
+/** Anything but printable ASCII other than `"` and `\`: a line without any is written as it is. */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 
 /** The object a pino/bunyan JSON line holds, or undefined for any other line. */
 function parseStructured (line: string): Record<string, unknown> | undefined {
@@ -101,6 +102,15 @@ export function matches (record: LogRecord, filter: LogFilter): boolean {
   return true
 }
 
+/** A `record` event whose JSON is read back from the ring only when asked for. */
+class RingEntry implements HubEntry {
+  constructor (readonly record: LogRecord, readonly ring: FrameRing) {}
+
+  get json (): string {
+    return this.ring.json(this.record.seq)
+  }
+}
+
 /**
  * The single path every log record takes. It numbers records, serializes
  * each to JSON once and keeps the latest, encoded, in a ring (see ring.ts).
@@ -122,10 +132,15 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   #pluginsById: PluginLog[] = []
   #readers = new Set<(lines: LineBatch) => void>()
   #turnScheduled = false
-  #turnFirst = 1
-  #turnBytes = 0
+  /** The first record not yet handed to the readers, and the bytes since. */
+  #pendingFrom = 1
+  #pendingBytes = 0
+  #lastHandOver = 0
+  #handOverMs: number
+  #timer: NodeJS.Timeout | undefined
   #clock = 0
   #clockText = '0'
+  #clockDigits = Buffer.from('0')
   #clockUses = 0
 
   constructor (options: LogHubOptions = {}) {
@@ -133,6 +148,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     this.#ring = new FrameRing({ capacity: options.capacity ?? 100_000, maxBytes: options.maxBytes ?? 32 * 1024 * 1024 })
     this.capacity = this.#ring.capacity
     this.#minLevel = LEVELS[options.level ?? 'info']
+    this.#handOverMs = options.handOverMs ?? 2
     this.streams = new LogStreams(this, options.sse)
   }
 
@@ -168,9 +184,10 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   }
 
   /**
-   * Calls `read` once per turn of the event loop in which records were
-   * added, after them (and sooner when a single turn adds half a ring),
-   * with their JSON lines. Returns a function that stops it.
+   * Calls `read` with the JSON lines of the records added since the last
+   * call: at the end of the turn of the event loop that added them, or up
+   * to `handOverMs` later while records keep coming (see #endTurn). Returns
+   * a function that stops it.
    */
   onRecords (read: (lines: LineBatch) => void): () => void {
     this.#readers.add(read)
@@ -234,7 +251,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
    * pino/bunyan `level` keeps its level, message and fields; any other line
    * is a record at `info` (stdout) or `error` (stderr). `plain` (optional, as
    * `readLines` gives it) says the line is printable ASCII without `"` or
-   * `\`, which saves a scan and a slower encoding.
+   * `\`, which saves a scan of the line.
    */
   publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string, plain = false): LogRecord | undefined {
     if (line.charCodeAt(0) === 123 /* { */) {
@@ -246,23 +263,35 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const seq = this.#seq + 1
     const time = this.#now()
     const log = this.#plugin(plugin)
-    // The hottest path, built by hand with as few pieces as can be: V8 pays per piece to flatten a string.
-    const s = '' + seq
-    const head = 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middle(log, stream, pid, level)
     const record: LogRecord = { seq, time, level, plugin, stream, pid, msg: line }
-    if (plain) this.#store(record, head + line + '"}\n\n', s.length + 22, log.ascii, log)
-    else this.#store(record, head + jsonString(line).slice(1) + '}\n\n', s.length + 22, false, log)
+    if (plain || !NOT_PLAIN.test(line)) {
+      // The hottest path: written into the ring byte by byte, copied from there to the lines.
+      const ring = this.#ring
+      const bytes = ring.appendPlain(seq, this.#clockDigits, this.#middle(log, stream, pid, level), line, log.id, STREAM_IDS[stream], LEVELS[level])
+      this.#lines.appendFrom(ring, seq, log.id)
+      this.#stored(record, seq, bytes, log)
+    } else {
+      const s = '' + seq
+      this.#store(record, 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middleText(log, stream, pid, level) + JSON.stringify(line).slice(1) + '}\n\n', s.length + 22, false, log)
+    }
     return record
   }
 
-  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for the next line. */
-  #middle (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): string {
+  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":` for a plugin's stream, kept for its next line. */
+  #middleText (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): string {
     const i = STREAM_IDS[stream]
     if (log.middlePid[i] !== pid || log.middle[i] === undefined) {
       log.middlePid[i] = pid
       log.middle[i] = ',"level":"' + level + '","plugin":' + log.json + ',"stream":"' + stream + (pid === undefined ? '"' : '","pid":' + pid) + ',"msg":"'
+      log.middleBytes[i] = Buffer.from(log.middle[i]!)
     }
     return log.middle[i]!
+  }
+
+  /** The same, encoded. */
+  #middle (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): Buffer {
+    this.#middleText(log, stream, pid, level)
+    return log.middleBytes[STREAM_IDS[stream]]!
   }
 
   #publishStructured (plugin: string, stream: LogStream, pid: number | undefined, line: Record<string, unknown>): LogRecord | undefined {
@@ -278,6 +307,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       this.#clockUses = CLOCK_REUSE - 1
       this.#clock = Date.now()
       this.#clockText = '' + this.#clock
+      this.#clockDigits = Buffer.from(this.#clockText, 'latin1')
     }
     return this.#clock
   }
@@ -286,7 +316,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     let log = this.#plugins.get(name)
     if (log === undefined) {
       const json = JSON.stringify(name)
-      log = { id: this.#pluginsById.length, name, json, ascii: PRINTABLE_ASCII.test(json), count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middlePid: [] }
+      log = { id: this.#pluginsById.length, name, json, ascii: PRINTABLE_ASCII.test(json), count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middleBytes: [], middlePid: [] }
       this.#plugins.set(name, log)
       this.#pluginsById.push(log)
     }
@@ -303,10 +333,16 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
    * and its JSON line in the turn's lines, counts it, tells listeners.
    */
   #store (record: LogRecord, frame: string, dataAt: number, ascii: boolean, log: PluginLog, json?: string): void {
-    const seq = ++this.#seq
+    const seq = record.seq
     const bytes = this.#ring.append(seq, frame, dataAt, ascii, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
     // The ring's write flattened the frame, so this slice is a view, not a copy.
     this.#lines.append(frame.slice(dataAt, -1), ascii, log.id)
+    this.#stored(record, seq, bytes, log, json)
+  }
+
+  /** Counts a record the ring now holds, tells listeners, and has it handed over. */
+  #stored (record: LogRecord, seq: number, bytes: number, log: PluginLog, json?: string): void {
+    this.#seq = seq
     let recent = log.recent
     if (log.count === recent.length && recent.length < PLUGIN_INDEX) {
       // Grows with the plugin's output, so a name seen once costs little.
@@ -317,30 +353,47 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     recent[log.count % recent.length] = seq
     log.count++
     log.byLevel[LEVEL_INDEX.get(record.level)!]++
-    if (this.listenerCount('record') > 0) this.emit('record', { record, json: json ?? frame.slice(dataAt, -2) })
-    this.#turnBytes += bytes
-    if (!this.#turnScheduled) {
-      this.#turnScheduled = true
-      this.#turnFirst = seq
-      setImmediate(this.#endTurn)
-    } else if (seq - this.#turnFirst >= this.capacity / 2 || this.#turnBytes >= this.#ring.maxBytes / 2) {
-      // A turn that adds this much would overrun readers that wait for its end.
+    if (this.listenerCount('record') > 0) this.emit('record', json !== undefined ? { record, json } : new RingEntry(record, this.#ring))
+    this.#pendingBytes += bytes
+    if (seq - this.#pendingFrom >= this.capacity / 2 || this.#pendingBytes >= this.#ring.maxBytes / 2) {
+      // This much more would overrun readers that wait for the turn to end.
       this.flush()
+    } else if (!this.#turnScheduled) {
+      this.#turnScheduled = true
+      setImmediate(this.#endTurn)
     }
   }
 
-  /** Hands the records of the current turn to the readers now, not at the end of the turn (before closing one). */
+  /** Hands the records not yet handed over to the readers now (before closing one, say). */
   flush (): void {
-    if (this.#turnFirst <= this.#seq) {
-      this.#turnFirst = this.#seq + 1
-      this.#turnBytes = 0
-      this.#notify()
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
     }
+    if (this.#pendingFrom > this.#seq) return
+    this.#pendingFrom = this.#seq + 1
+    this.#pendingBytes = 0
+    this.#lastHandOver = Date.now()
+    this.#notify()
   }
 
+  /**
+   * At the end of a turn with new records: hand them over at once when the
+   * last hand-over is older than `handOverMs` or they fill a write, else
+   * when that time is up. A trickle goes out at once; a flood of small
+   * reads (a child writing a line at a time) goes out in writes of many
+   * records, not a write to every destination for each read.
+   */
   #endTurn = (): void => {
     this.#turnScheduled = false
     this.#clockUses = 0
+    const since = Date.now() - this.#lastHandOver
+    if (since >= this.#handOverMs || this.#pendingBytes >= HAND_OVER_BYTES) this.flush()
+    else this.#timer ??= setTimeout(this.#onTimer, this.#handOverMs - since).unref()
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined
     this.flush()
   }
 

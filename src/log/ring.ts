@@ -31,6 +31,17 @@ interface RawBuffer extends Buffer {
 /** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
 const CHUNK_BYTES = 1 << 20
 
+const EVENT = Buffer.from('\nevent: log\ndata: {"seq":', 'latin1')
+const TIME = Buffer.from(',"time":', 'latin1')
+
+/** Writes the decimal digits of `n` (an integer, 0 or more) at `at`; returns the end. */
+function putDigits (buffer: Buffer, at: number, n: number): number {
+  let digits = 1
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++
+  for (let i = at + digits - 1, m = n; i >= at; i--, m = Math.floor(m / 10)) buffer[i] = 48 + (m % 10)
+  return at + digits
+}
+
 /** Writes `text` at `at` (room checked by the caller); returns the bytes written. */
 function write (chunk: RawBuffer, at: number, text: string, ascii: boolean): number {
   return ascii ? chunk.latin1Write(text, at, text.length) : chunk.utf8Write(text, at, chunk.length - at)
@@ -86,14 +97,57 @@ export class FrameRing {
    * frame's length in bytes.
    */
   append (seq: number, frame: string, dataAt: number, ascii: boolean, plugin: number, stream: number, level: number): number {
-    const bound = ascii ? frame.length : Buffer.byteLength(frame)
-    if (bound > this.#chunk.length - this.#used) {
+    const start = this.#room(ascii ? frame.length : Buffer.byteLength(frame))
+    const length = write(this.#chunk as RawBuffer, start, frame, ascii)
+    return this.#commit(seq, start, length, dataAt, plugin, stream, level)
+  }
+
+  /**
+   * Appends record `seq` (always lastSeq + 1) for a plain line: the frame is
+   * written byte by byte (`middle` is the JSON between the time and the
+   * message, encoded; `time` the digits of the time), without building it as
+   * a string first: V8 would copy the pieces into one string, then encode it.
+   * `line` must be printable ASCII without `"` or `\`. Returns the frame's
+   * length in bytes.
+   */
+  appendPlain (seq: number, time: Uint8Array, middle: Uint8Array, line: string, plugin: number, stream: number, level: number): number {
+    const start = this.#room(4 + 2 * 16 + EVENT.length + TIME.length + time.length + middle.length + line.length + 4)
+    const chunk = this.#chunk as RawBuffer
+    let at = start
+    chunk[at++] = 105 // i
+    chunk[at++] = 100 // d
+    chunk[at++] = 58 // :
+    chunk[at++] = 32
+    at = putDigits(chunk, at, seq)
+    chunk.set(EVENT, at)
+    at += EVENT.length
+    const dataAt = at - 7 - start // EVENT ends with the JSON's first 7 characters
+    at = putDigits(chunk, at, seq)
+    chunk.set(TIME, at)
+    at += TIME.length
+    chunk.set(time, at)
+    at += time.length
+    chunk.set(middle, at)
+    at += middle.length
+    at += chunk.latin1Write(line, at, line.length)
+    chunk[at++] = 34 // "
+    chunk[at++] = 125 // }
+    chunk[at++] = 10
+    chunk[at++] = 10
+    return this.#commit(seq, start, at - start, dataAt, plugin, stream, level)
+  }
+
+  /** Where the next frame of at most `bytes` goes: a new chunk when the current one has no room. */
+  #room (bytes: number): number {
+    if (bytes > this.#chunk.length - this.#used) {
       this.#chunkId = (this.#chunkId + 1) >>> 0
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bound))
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
       this.#used = 0
     }
-    const start = this.#used
-    const length = write(this.#chunk as RawBuffer, start, frame, ascii)
+    return this.#used
+  }
+
+  #commit (seq: number, start: number, length: number, dataAt: number, plugin: number, stream: number, level: number): number {
     while (this.#first <= this.#last && (seq - this.#first >= this.capacity || this.#bytes + length > this.maxBytes)) this.#evict()
     const slot = seq % this.capacity
     this.#chunks[this.#chunkId % this.capacity] = this.#chunk
@@ -135,6 +189,19 @@ export class FrameRing {
   /** Bytes of the frame of retained record `seq`. */
   frameLength (seq: number): number {
     return this.#length[seq % this.capacity]
+  }
+
+  /** Bytes of the JSON line (JSON and newline) of retained record `seq`. */
+  lineLength (seq: number): number {
+    const slot = seq % this.capacity
+    return this.#length[slot] - this.#dataAt[slot] - 1
+  }
+
+  /** Copies the JSON line (JSON and newline) of retained record `seq` into `target` at `at`; returns the end. */
+  copyLine (seq: number, target: Buffer, at: number): number {
+    const slot = seq % this.capacity
+    const start = this.#start[slot]
+    return at + this.#bufferOf(slot).copy(target, at, start + this.#dataAt[slot], start + this.#length[slot] - 1)
   }
 
   /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span. */
@@ -179,11 +246,23 @@ export class LineBuffer {
 
   /** Appends one record's JSON line (`<json>\n`); `ascii` as for FrameRing#append. */
   append (line: string, ascii: boolean, plugin: number): void {
-    const bound = ascii ? line.length : Buffer.byteLength(line)
-    if (bound > this.#chunk.length - this.#used) {
+    this.#reserve(ascii ? line.length : Buffer.byteLength(line), plugin)
+    this.#used += write(this.#chunk as RawBuffer, this.#used, line, ascii)
+  }
+
+  /** Appends the JSON line of retained record `seq` of `ring`, copied from its frame. */
+  appendFrom (ring: FrameRing, seq: number, plugin: number): void {
+    const bytes = ring.lineLength(seq)
+    this.#reserve(bytes, plugin)
+    this.#used = ring.copyLine(seq, this.#chunk, this.#used)
+  }
+
+  /** Makes room for `bytes` more and starts a run when the plugin changes. */
+  #reserve (bytes: number, plugin: number): void {
+    if (bytes > this.#chunk.length - this.#used) {
       this.#closeRun()
       if (this.#used > this.#start) this.#views.push(this.#chunk.subarray(this.#start, this.#used))
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bound))
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
       this.#used = this.#start = this.#runStart = 0
       this.#runPlugin = -1
     }
@@ -192,7 +271,6 @@ export class LineBuffer {
       this.#runPlugin = plugin
       this.#runStart = this.#used
     }
-    this.#used += write(this.#chunk as RawBuffer, this.#used, line, ascii)
   }
 
   #closeRun (): void {
