@@ -25,6 +25,9 @@ export const DEFAULT_LOG_FILES = 5
 interface LogFile {
   stream: RotatingFileStream
   failed: boolean
+  /** A write is under way; what comes meanwhile waits in `pending`, to go out as one write after it. */
+  writing: boolean
+  pending: Buffer[]
 }
 
 /** Makes a plugin name safe as a file name (names are checked elsewhere; this is a second fence). */
@@ -52,13 +55,31 @@ export class LogFiles {
     this.#stopReading = hub.onRecords(this.#read)
   }
 
-  /** Writes each run of one plugin's lines to its file. */
+  /**
+   * Writes each run of one plugin's lines to its file. One write at a time
+   * per file, and everything that came meanwhile in the next: rotating-file-
+   * stream writes its buffered chunks one by one, a turn of the event loop
+   * each, which a flood outruns.
+   */
   #read = (lines: LineBatch): void => {
     for (const { plugin, view } of lines.runs) {
       const file = this.#file(plugin)
-      // Never dropped: the disk is far faster than any producer, and the stream buffers if not.
-      if (!file.failed) file.stream.write(view)
+      if (file.failed) continue
+      // Never dropped: what the disk has not taken yet waits here.
+      if (file.writing) file.pending.push(view)
+      else this.#write(file, view)
     }
+  }
+
+  #write (file: LogFile, data: Buffer): void {
+    file.writing = true
+    file.stream.write(data, () => {
+      file.writing = false
+      if (file.pending.length === 0 || file.failed) return
+      const next = file.pending.length === 1 ? file.pending[0] : Buffer.concat(file.pending)
+      file.pending = []
+      this.#write(file, next)
+    })
   }
 
   #file (id: number): LogFile {
@@ -73,7 +94,7 @@ export class LogFiles {
         size: `${Math.max(1, Math.floor(this.#options.maxSize))}B`,
         rotate: this.#options.maxFiles
       })
-      const created: LogFile = { stream, failed: false }
+      const created: LogFile = { stream, failed: false, writing: false, pending: [] }
       stream.on('error', (err) => {
         if (created.failed) return
         created.failed = true
@@ -96,6 +117,11 @@ export class LogFiles {
     await Promise.all([...this.#files.values()].map(async (file) => {
       if (file.failed || file.stream.destroyed) return
       const finished = once(file.stream, 'finish').catch(() => {})
+      // What waits for the write under way goes first; end() then follows every write.
+      if (file.pending.length > 0) {
+        file.stream.write(Buffer.concat(file.pending))
+        file.pending = []
+      }
       file.stream.end()
       await finished
     }))

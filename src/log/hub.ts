@@ -412,6 +412,15 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     return this.#ring.frames(from, to)
   }
 
+  /**
+   * Hands `write` views of the SSE frames of retained records `from` to `to`,
+   * each with a `done` to call once written (the bytes behind it are reused
+   * after that; see ring.ts).
+   */
+  writeFramesAt (from: number, to: number, write: (view: Buffer, done: () => void) => void): void {
+    this.#ring.writeFrames(from, to, write)
+  }
+
   /** Bytes of the SSE frame of a retained record. */
   frameLength (seq: number): number {
     return this.#ring.frameLength(seq)

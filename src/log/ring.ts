@@ -12,8 +12,12 @@
 // everything is written whole slices, and the JSON line of a record (for
 // stdout and the files) is the frame's `data` line.
 //
-// Written bytes are never written again (a chunk only grows, then is
-// dropped), so slices handed to sockets stay valid however long they wait.
+// Written bytes are not written again while anything may read them: a chunk
+// only grows, and once its last record is evicted it is reused for new
+// frames only when no socket still holds a view of it (views handed out by
+// `writeFrames` pin their chunk until written); else it is left to the
+// garbage collector. Reusing chunks matters: they live long enough to be
+// promoted, and dead promoted buffers pile up until a full collection.
 
 export interface RingOptions {
   /** Most records retained. */
@@ -29,7 +33,9 @@ interface RawBuffer extends Buffer {
 }
 
 /** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
-const CHUNK_BYTES = 1 << 20
+const CHUNK_BYTES = 256 * 1024
+/** Evicted chunks kept for reuse at most. */
+const FREE_CHUNKS = 16
 
 const EVENT = Buffer.from('\nevent: log\ndata: {"seq":', 'latin1')
 const TIME = Buffer.from(',"time":', 'latin1')
@@ -64,6 +70,12 @@ export class FrameRing {
   #chunkId = 0
   #chunk: Buffer
   #used = 0
+  /** Views handed to sockets and not yet written, by chunk id. */
+  #pins = new Map<number, number>()
+  /** Evicted chunks still pinned, by id: reused once unpinned. */
+  #retired = new Map<number, Buffer>()
+  /** Chunks free for reuse. */
+  #free: Buffer[] = []
 
   constructor (options: RingOptions) {
     this.capacity = Math.max(1, Math.floor(options.capacity))
@@ -141,7 +153,7 @@ export class FrameRing {
   #room (bytes: number): number {
     if (bytes > this.#chunk.length - this.#used) {
       this.#chunkId = (this.#chunkId + 1) >>> 0
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
+      this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
       this.#used = 0
     }
     return this.#used
@@ -169,9 +181,45 @@ export class FrameRing {
     const chunk = this.#chunkOf[slot]
     this.#bytes -= this.#length[slot]
     this.#first++
-    // The last record of an older chunk gone: let the chunk go too.
+    // The last record of an older chunk gone: reuse the chunk, or keep it until the views of it are written.
     if (chunk !== this.#chunkId && (this.#first > this.#last || this.#chunkOf[this.#first % this.capacity] !== chunk)) {
+      const buffer = this.#chunks[chunk % this.capacity]!
       this.#chunks[chunk % this.capacity] = undefined
+      if (this.#pins.has(chunk)) this.#retired.set(chunk, buffer)
+      else this.#recycle(buffer)
+    }
+  }
+
+  #recycle (buffer: Buffer): void {
+    if (buffer.length === CHUNK_BYTES && this.#free.length < FREE_CHUNKS) this.#free.push(buffer)
+  }
+
+  /**
+   * Hands `write` views of the frames of retained records `from` to `to`
+   * (one per chunk they span), each with a `done` to call once it is
+   * written: until then its chunk is not reused.
+   */
+  writeFrames (from: number, to: number, write: (view: Buffer, done: () => void) => void): void {
+    const chunks: number[] = []
+    const views = this.frames(from, to, (chunk) => chunks.push(chunk))
+    for (let i = 0; i < views.length; i++) {
+      const chunk = chunks[i]
+      this.#pins.set(chunk, (this.#pins.get(chunk) ?? 0) + 1)
+      write(views[i], () => this.#unpin(chunk))
+    }
+  }
+
+  #unpin (chunk: number): void {
+    const pins = this.#pins.get(chunk)! - 1
+    if (pins > 0) {
+      this.#pins.set(chunk, pins)
+      return
+    }
+    this.#pins.delete(chunk)
+    const retired = this.#retired.get(chunk)
+    if (retired !== undefined) {
+      this.#retired.delete(chunk)
+      this.#recycle(retired)
     }
   }
 
@@ -204,8 +252,8 @@ export class FrameRing {
     return at + this.#bufferOf(slot).copy(target, at, start + this.#dataAt[slot], start + this.#length[slot] - 1)
   }
 
-  /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span. */
-  frames (from: number, to: number): Buffer[] {
+  /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span (each chunk id given to `each`). */
+  frames (from: number, to: number, each?: (chunk: number) => void): Buffer[] {
     const views: Buffer[] = []
     let seq = from
     while (seq <= to) {
@@ -215,6 +263,7 @@ export class FrameRing {
       while (end < to && this.#chunkOf[(end + 1) % this.capacity] === chunk) end++
       const endSlot = end % this.capacity
       views.push(this.#bufferOf(slot).subarray(this.#start[slot], this.#start[endSlot] + this.#length[endSlot]))
+      each?.(chunk)
       seq = end + 1
     }
     return views

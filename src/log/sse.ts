@@ -13,7 +13,7 @@ import type { LogFilter, LogHub } from './hub.js'
 export interface SseSink {
   /** Bytes written but not yet taken by the kernel. */
   readonly writableLength: number
-  write: (chunk: string | Buffer) => boolean
+  write: (chunk: string | Buffer, done?: () => void) => boolean
   cork?: () => void
   uncork?: () => void
   end: () => unknown
@@ -60,6 +60,11 @@ class Client {
   fullSince = 0
   closed = false
 
+  /** Writes a view of the ring (see LogStreams#write), calling `done` once it is written. */
+  write: (view: Buffer, done: () => void) => void = () => {}
+  /** The `done` of every view not yet written. */
+  pending = new Set<() => void>()
+
   constructor (readonly sink: SseSink, readonly filter: LogFilter, readonly filtered: boolean, cursor: number, allowance: number) {
     this.cursor = cursor
     this.allowance = allowance
@@ -105,11 +110,27 @@ export class LogStreams {
     const cursor = this.#startOf(request)
     // A replay may start it further behind than maxLag; it is not skipped for that.
     const client = new Client(sink, filter, filtered, cursor, Math.max(this.#maxLag, this.#hub.lastSeq - cursor + 1))
+    client.write = (view, done) => {
+      // Once, and at the latest when the socket closes: one that is cut may not call back.
+      let called = false
+      const once = (): void => {
+        if (called) return
+        called = true
+        client.pending.delete(once)
+        done()
+      }
+      client.pending.add(once)
+      this.#write(client, view, once)
+    }
     sink.on('drain', () => {
       client.fullSince = 0
       this.#schedule()
     })
-    sink.on('close', () => this.#remove(client))
+    sink.on('close', () => {
+      this.#remove(client)
+      // The socket is gone: nothing reads the views it held any more.
+      for (const done of [...client.pending]) done()
+    })
     sink.on('error', () => this.#remove(client))
     this.#clients.add(client)
     if (this.#clients.size === 1) {
@@ -188,35 +209,32 @@ export class LogStreams {
       }
       let seq = client.cursor
       const end = Math.min(last, seq + BATCH_SCAN - 1)
-      let out: Buffer[]
+      // Ranges of seqs to send: runs of consecutive matching records are contiguous in the ring, one view a run.
+      const runs: number[] = []
+      let bytes = 0
       if (!client.filtered) {
-        // Everything: consecutive frames, written as views of the ring's bytes.
-        let bytes = 0
         const from = seq
         while (seq <= end && bytes < BATCH_BYTES) bytes += hub.frameLength(seq++)
-        out = hub.framesAt(from, seq - 1)
+        runs.push(from, seq - 1)
       } else {
-        // Runs of consecutive matching records are contiguous in the ring too: one view a run.
-        out = []
-        let bytes = 0
         let runStart = -1
         for (; seq <= end && bytes < BATCH_BYTES; seq++) {
           if (hub.matchesAt(seq, client.filter)) {
             if (runStart < 0) runStart = seq
             bytes += hub.frameLength(seq)
           } else if (runStart >= 0) {
-            out.push(...hub.framesAt(runStart, seq - 1))
+            runs.push(runStart, seq - 1)
             runStart = -1
           }
         }
-        if (runStart >= 0) out.push(...hub.framesAt(runStart, seq - 1))
+        if (runStart >= 0) runs.push(runStart, seq - 1)
       }
       client.cursor = seq
       // It may fall maxLag behind the best it has done; a replay's head start shrinks as it catches up.
       client.allowance = Math.max(this.#maxLag, Math.min(client.allowance, last - seq + 1 + this.#maxLag))
-      if (out.length > 1) client.sink.cork?.()
-      for (const view of out) this.#write(client, view)
-      if (out.length > 1) client.sink.uncork?.()
+      if (runs.length > 2) client.sink.cork?.()
+      for (let i = 0; i < runs.length; i += 2) hub.writeFramesAt(runs[i], runs[i + 1], client.write)
+      if (runs.length > 2) client.sink.uncork?.()
     }
     return !client.closed && client.fullSince === 0 && client.cursor <= hub.lastSeq
   }
@@ -253,8 +271,8 @@ export class LogStreams {
    * HIGH_WATER unsent (a `write` that returns false alone is no reason to
    * stop: the kernel usually takes the data at once).
    */
-  #write (client: Client, text: string | Buffer): void {
-    if (!client.sink.write(text) && client.sink.writableLength > HIGH_WATER && client.fullSince === 0) client.fullSince = Date.now()
+  #write (client: Client, text: string | Buffer, done?: () => void): void {
+    if (!client.sink.write(text, done) && client.sink.writableLength > HIGH_WATER && client.fullSince === 0) client.fullSince = Date.now()
   }
 
   #tick = (): void => {

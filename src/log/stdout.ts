@@ -27,7 +27,8 @@ export function logToStdout (hub: LogHub, pretty: boolean): () => Promise<void> 
       messageFormat: '[{plugin}] {msg}',
       singleLine: false
     })
-    : pino.destination({ dest: 1, sync: false, contentMode: 'buffer' })
+    // A large maxWrite: what queues up while a write is under way goes out in one write, so it cannot fall behind.
+    : pino.destination({ dest: 1, sync: false, contentMode: 'buffer', maxWrite: 16 * 1024 * 1024 })
   const read = (lines: LineBatch): void => {
     // In buffer mode SonicBoom takes bytes; its types only know strings.
     for (const view of lines.views) out.write(view as unknown as string)
