@@ -112,13 +112,14 @@ class RingEntry implements HubEntry {
 }
 
 /**
- * The single path every log record takes. It numbers records, serializes
- * each to JSON once and keeps the latest, encoded, in a ring (see ring.ts).
- * Destinations read the ring: once a turn of the event loop in which records
- * came, every `onRecords` reader (stdout, the files, the SSE pump) is called
- * and copies or slices the new records' bytes. The `record` event still
- * gives each record as an object to whoever listens, at the cost of making
- * that object.
+ * The single path every log record takes. It numbers records, encodes each
+ * once and keeps the latest as SSE frames in a ring (see ring.ts), with each
+ * one's JSON line in a buffer for the writers. The destinations are handed
+ * records in bulk: every `onRecords` reader (stdout, the files, the SSE pump)
+ * gets the lines of the records since its last call and writes them, or
+ * views of the ring, as they are. The `record` event gives each record as an
+ * object to whoever listens (with its JSON read back only when asked for);
+ * it costs a call a record, so counting is better done with `recordCounts`.
  */
 export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   readonly capacity: number
@@ -405,11 +406,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The JSON text of a retained record (no bounds check: `firstSeq <= seq <= lastSeq`). */
   jsonAt (seq: number): string {
     return this.#ring.json(seq)
-  }
-
-  /** Views (no copy) of the SSE frames (`id`, `event: log`, `data`) of retained records `from` to `to`. */
-  framesAt (from: number, to: number): Buffer[] {
-    return this.#ring.frames(from, to)
   }
 
   /**

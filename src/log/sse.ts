@@ -1,13 +1,15 @@
 import type { LogFilter, LogHub } from './hub.js'
 
 // Server-sent events out of the hub's ring. No client has a queue of its own:
-// each keeps a cursor (the next seq it should get) and a pump copies matching
-// retained records to its socket, one batch per write, until the socket
-// holds HIGH_WATER bytes unsent; it goes on at `drain`. Memory is the ring plus one batch and
-// the kernel's buffer per client, however slow the client. A client that
-// falls more than `maxLag` records further behind than it has been (a replay
-// starts it behind on purpose) gets `event: gap` and jumps to the live end;
-// one whose socket stays full for `stallTimeoutMs` is disconnected.
+// each keeps a cursor (the next seq it should get) and a pump writes views of
+// the matching retained frames to its socket, a batch a write, until the
+// socket holds HIGH_WATER bytes unsent; it goes on at `drain`. Memory is the
+// ring plus at most HIGH_WATER and the kernel's buffer per client, however
+// slow the client. A client that falls more than `maxLag` records further
+// behind than it has been (a replay starts it behind on purpose) gets
+// `event: gap` and jumps to the live end; one whose socket stays full for
+// `stallTimeoutMs` is disconnected. The pump runs when the hub hands records
+// over (see LogHub#onRecords) and when a socket drains.
 
 /** What a client is written through: an http.ServerResponse, or any Writable. */
 export interface SseSink {
