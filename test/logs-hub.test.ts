@@ -229,6 +229,13 @@ t.test('the record event gives each record with its JSON', async (t) => {
   hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'm' })
   t.same(seen.map((s) => s.seq), [1, 2, 3])
   for (const s of seen) t.equal(s.json, hub.jsonAt(s.seq))
+
+  // An entry kept past its record's time in the ring still gives the right JSON.
+  const small = new LogHub({ capacity: 2 })
+  const kept: Array<{ json: string }> = []
+  small.on('record', (entry) => kept.push(entry))
+  for (let i = 1; i <= 5; i++) small.publishLine('p', 'stdout', 1, `line ${i}`, true)
+  t.same(kept.map((entry) => JSON.parse(entry.json).msg), ['line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
 })
 
 t.test('readLines: a last line without newline, CRLF, empty lines, split characters', async (t) => {

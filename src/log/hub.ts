@@ -102,12 +102,13 @@ export function matches (record: LogRecord, filter: LogFilter): boolean {
   return true
 }
 
-/** A `record` event whose JSON is read back from the ring only when asked for. */
+/** A `record` event whose JSON is read back from the ring only when asked for (made anew once it is gone from there). */
 class RingEntry implements HubEntry {
   constructor (readonly record: LogRecord, readonly ring: FrameRing) {}
 
   get json (): string {
-    return this.ring.json(this.record.seq)
+    const { seq } = this.record
+    return seq >= this.ring.firstSeq ? this.ring.json(seq) : JSON.stringify(this.record)
   }
 }
 
