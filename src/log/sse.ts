@@ -26,7 +26,7 @@ export interface SseSink {
 export interface LogStreamsOptions {
   /** Milliseconds between heartbeat comments. */
   heartbeatMs?: number
-  /** Records a client may fall behind before it is skipped forward (default half the ring). */
+  /** Records a client may fall behind before it is skipped forward (default three quarters of the ring). */
   maxLag?: number
   /** Milliseconds a client's socket may stay full before it is disconnected. */
   stallTimeoutMs?: number
@@ -46,8 +46,12 @@ export interface StreamRequest {
 const BATCH_BYTES = 64 * 1024
 /** Records looked at per batch, so a filter that matches little cannot hog the loop. */
 const BATCH_SCAN = 16_384
-/** Batches per client per turn of the event loop, so clients share it fairly. */
-const BATCHES_PER_TURN = 16
+/**
+ * Batches per client per turn of the event loop, so clients share it fairly
+ * (4 MiB: a turn of a flood brings in a few MiB, which a client that keeps
+ * up must be able to take in the same turn, or it falls behind for good).
+ */
+const BATCHES_PER_TURN = 64
 /** Bytes a client's socket may hold unsent before the pump waits for `drain`. */
 const HIGH_WATER = 256 * 1024
 /** After `end()` on shutdown, how long a client may take before it is cut. */
@@ -88,7 +92,7 @@ export class LogStreams {
   constructor (hub: LogHub, options: LogStreamsOptions = {}) {
     this.#hub = hub
     this.#heartbeatMs = options.heartbeatMs ?? 15_000
-    this.#maxLag = Math.max(1, Math.min(options.maxLag ?? Math.floor(hub.capacity / 2), hub.capacity))
+    this.#maxLag = Math.max(1, Math.min(options.maxLag ?? Math.floor(hub.capacity * 3 / 4), hub.capacity))
     this.#stallTimeoutMs = options.stallTimeoutMs ?? 60_000
     this.#retryMs = options.retryMs ?? 2000
   }
