@@ -20,7 +20,6 @@ export const InvalidSkillInput = define('INVALID_SKILL_INPUT', 'Invalid input fo
 export const SkillTimeout = define('SKILL_TIMEOUT', 'Skill "%s" did not answer within %s s (AIGIS_SKILL_TIMEOUT).', 504)
 export const SkillFailed = define('SKILL_FAILED', '%s', 500)
 export const InvalidSource = define('INVALID_SOURCE', 'Invalid plugin source: %s', 400)
-export const InvalidRequest = define('INVALID_REQUEST', '%s', 400)
 
 // Loading a plugin (shown as the plugin's `error`, state `failed`)
 export const ConfigInvalid = define('CONFIG_INVALID', '%s')

@@ -8,10 +8,6 @@ export function isPluginName (name: unknown): name is string {
   return typeof name === 'string' && PLUGIN_NAME.test(name)
 }
 
-export function isPluginType (type: unknown): type is PluginType {
-  return typeof type === 'string' && (PLUGIN_TYPES as readonly string[]).includes(type)
-}
-
 /** The candidate closest to `word` (for "did you mean"), if any is close. */
 export function closest (word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined

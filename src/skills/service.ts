@@ -140,13 +140,13 @@ export class SkillService {
       log = this.#pluginLogger(plugin)
       this.#loggers.set(plugin, log)
     }
-    const call = (id: string, input?: unknown): Promise<unknown> => this.call(id, input, signal)
+    const service = this
     // Both built on first use: most skills never read them.
     return {
       log,
       plugin,
       get signal () { return signal() },
-      get aigis () { return skillCaller(call) }
+      get aigis () { return skillCaller((id, input) => service.call(id, input, signal)) }
     }
   }
 
