@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { Skill } from '../src/skills/registry.js'
+import { errorMessage, SkillResultInvalid } from '../src/errors.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -16,6 +17,22 @@ function skillInfo (skill: Skill): Record<string, unknown> {
     schema,
     path: skill.path
   }
+}
+
+function isPromise (value: unknown): value is Promise<unknown> {
+  return value instanceof Promise
+}
+
+/** Sends a skill's result: JSON, or 204 for undefined. */
+function answer (reply: FastifyReply, skill: Skill, result: unknown): void {
+  if (result === undefined) return void reply.status(204).send()
+  let body: string
+  try {
+    body = JSON.stringify(result)
+  } catch (err) { // BigInt, a cycle, a throwing toJSON; the error handler logs it
+    return void reply.send(Object.assign(new SkillResultInvalid(skill.id, errorMessage(err)), { plugin: skill.plugin, skill: skill.name }))
+  }
+  reply.type(JSON_TYPE).send(body)
 }
 
 /** An AbortSignal that fires when the client goes away before it got the answer. */
@@ -48,12 +65,14 @@ const skills: FastifyPluginAsyncTypebox = async (app) => {
       hide: true,
       params: Type.Object({ plugin: Type.String(), '*': Type.String() })
     }
-  }, async (request, reply) => {
+  }, (request, reply) => {
+    // Not an async handler: a skill that answers synchronously is sent at
+    // once, without the promise and microtask turns an async function costs.
     const { plugin, '*': name } = request.params
     const skill = service.find(plugin, name)
-    const result = await service.invoke(skill, request.body, () => clientGone(reply))
-    if (result === undefined) return await reply.status(204).send()
-    return await reply.type(JSON_TYPE).send(JSON.stringify(result))
+    const result = service.invoke(skill, request.body, () => clientGone(reply))
+    if (isPromise(result)) result.then((value) => answer(reply, skill, value), (err: unknown) => reply.send(err))
+    else answer(reply, skill, result)
   })
 }
 

@@ -1,15 +1,16 @@
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { LevelName } from './log/levels.js'
-import type { HubEntry } from './log/hub.js'
+import { SERVER_PLUGIN } from './log/record.js'
 import { PLUGIN_STATES, type PluginStatus } from './plugins/status.js'
+import { SkillCallMetrics } from './skill-call-metrics.js'
 
 // Prometheus metrics, one registry per app (two apps in one process never
 // share a series). Everything is pushed by the engine's own events: skill
-// calls by an onResponse hook on the one skill route, plugin states and
-// restarts by the plugin manager's `state` events, log records by the hub's
-// `record` events. Only the SSE client count is read at scrape time.
+// calls by an onResponse hook on the one skill route (counted in plain
+// numbers, see skill-call-metrics.ts), plugin states and restarts by the
+// plugin manager's `state` events. Log record counts and the SSE client
+// count are read from the hub at scrape time.
 //
 // Label values come from registered skills and known plugins only, never from
 // a raw URL, so random requests cannot grow the number of series.
@@ -30,15 +31,6 @@ const SKILL_ROUTE = '/skills/:plugin/*'
 // Skills range from microseconds (a constant) to the 30 s timeout.
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-interface SkillSeries {
-  plugin: string
-  skill: string
-  /** Statuses it has an error series for. */
-  errorStatuses: Set<string>
-  calls: Counter.Internal
-  duration: Histogram.Internal<'plugin' | 'skill'>
-}
-
 async function metrics (app: FastifyInstance): Promise<void> {
   const { skills, plugins, hub } = app.aigis
   const registry = new Registry()
@@ -47,31 +39,24 @@ async function metrics (app: FastifyInstance): Promise<void> {
   app.decorate('metrics', state)
   collectDefaultMetrics({ register: registry })
 
-  const skillCalls = new Counter({ name: 'aigis_skill_calls_total', help: 'Skill calls answered, by skill', labelNames: ['plugin', 'skill'], registers: [registry] })
+  const skillCalls = new SkillCallMetrics(registry, { calls: 'aigis_skill_calls_total', duration: 'aigis_skill_duration_seconds' }, DURATION_BUCKETS)
   const skillErrors = new Counter({ name: 'aigis_skill_errors_total', help: 'Skill calls answered with a 4xx or 5xx, by skill and status', labelNames: ['plugin', 'skill', 'status'], registers: [registry] })
-  const skillDuration = new Histogram({ name: 'aigis_skill_duration_seconds', help: 'Time to answer a skill call, by skill', labelNames: ['plugin', 'skill'], buckets: DURATION_BUCKETS, registers: [registry] })
-
-  // One cached set of labelled children a skill: the per-call work is a map lookup, an inc and an observe.
-  const series = new Map<string, SkillSeries>()
-  const seriesOf = (plugin: string, skill: string, id: string): SkillSeries => {
-    let s = series.get(id)
-    if (s === undefined) {
-      s = { plugin, skill, errorStatuses: new Set(), calls: skillCalls.labels(plugin, skill), duration: skillDuration.labels(plugin, skill) }
-      series.set(id, s)
-    }
-    return s
-  }
+  /** Error statuses seen, by skill id: the series to remove with the plugin. */
+  const errorStatuses = new Map<string, { plugin: string, skill: string, statuses: Set<string> }>()
 
   const onSkillResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const params = request.params as { plugin?: string, '*'?: string }
     const skill = skills.get(params.plugin ?? '', params['*'] ?? '')
     if (skill !== undefined) {
-      const s = seriesOf(skill.plugin, skill.name, skill.id)
-      s.calls.inc()
-      s.duration.observe(reply.elapsedTime / 1000)
+      skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000)
       if (reply.statusCode >= 400) {
         const status = String(reply.statusCode)
-        s.errorStatuses.add(status)
+        let seen = errorStatuses.get(skill.id)
+        if (seen === undefined) {
+          seen = { plugin: skill.plugin, skill: skill.name, statuses: new Set() }
+          errorStatuses.set(skill.id, seen)
+        }
+        seen.statuses.add(status)
         skillErrors.labels(skill.plugin, skill.name, status).inc()
       }
     }
@@ -103,37 +88,31 @@ async function metrics (app: FastifyInstance): Promise<void> {
   for (const status of plugins.list()) onState(status)
   plugins.on('state', onState)
 
-  const records = new Counter({ name: 'aigis_log_records_total', help: 'Records in the central log, by plugin and level', labelNames: ['plugin', 'level'], registers: [registry] })
-  // The hub's hot path: two map lookups and an inc a record.
-  const recordCounters = new Map<string, Map<LevelName, Counter.Internal>>()
-  const onRecord = ({ record }: HubEntry): void => {
-    let byLevel = recordCounters.get(record.plugin)
-    if (byLevel === undefined) {
-      byLevel = new Map()
-      recordCounters.set(record.plugin, byLevel)
+  // Read from the hub's own counts at scrape time: a listener on every record
+  // would cost a log flood a call a line. A deleted plugin's counts are left out.
+  const records: Counter = new Counter({
+    name: 'aigis_log_records_total',
+    help: 'Records in the central log, by plugin and level',
+    labelNames: ['plugin', 'level'],
+    registers: [registry],
+    collect () {
+      records.reset()
+      for (const { plugin, level, count } of hub.recordCounts()) {
+        if (plugin === SERVER_PLUGIN || plugins.has(plugin)) records.inc({ plugin, level }, count)
+      }
     }
-    let counter = byLevel.get(record.level)
-    if (counter === undefined) {
-      counter = records.labels(record.plugin, record.level)
-      byLevel.set(record.level, counter)
-    }
-    counter.inc()
-  }
-  hub.on('record', onRecord)
+  })
 
   // A deleted plugin leaves no series behind.
   const onRemoved = (name: string): void => {
     for (const s of PLUGIN_STATES) pluginState.remove(name, s)
     restarts.remove(name)
     known.delete(name)
-    for (const level of recordCounters.get(name)?.keys() ?? []) records.remove(name, level)
-    recordCounters.delete(name)
-    for (const [id, s] of series) {
-      if (s.plugin !== name) continue
-      skillCalls.remove(name, s.skill)
-      skillDuration.remove(name, s.skill)
-      for (const status of s.errorStatuses) skillErrors.remove(name, s.skill, status)
-      series.delete(id)
+    skillCalls.removePlugin(name)
+    for (const [id, seen] of errorStatuses) {
+      if (seen.plugin !== name) continue
+      for (const status of seen.statuses) skillErrors.remove(name, seen.skill, status)
+      errorStatuses.delete(id)
     }
   }
   plugins.on('removed', onRemoved)
@@ -148,7 +127,6 @@ async function metrics (app: FastifyInstance): Promise<void> {
   app.addHook('onClose', async () => {
     plugins.off('state', onState)
     plugins.off('removed', onRemoved)
-    hub.off('record', onRecord)
   })
 }
 

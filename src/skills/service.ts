@@ -91,9 +91,7 @@ export class SkillService {
     }
     if (skill.kind === 'value') return skill.target
 
-    let controller: AbortController | undefined
-    const abortable = (): AbortController => (controller ??= new AbortController())
-    const ctx = this.#context(skill.plugin, () => abortable().signal)
+    const ctx = new CallContext(this.#loggerOf(skill.plugin), skill.plugin, this)
     let result: unknown
     try {
       result = (skill.target as (i: unknown, c: SkillContext) => unknown)(input, ctx)
@@ -101,22 +99,27 @@ export class SkillService {
       throw this.#asCallError(skill, err)
     }
     if (!isThenable(result)) return result
-    return this.#settle(skill, result, abortable, parent)
+    return this.#settle(skill, result, ctx, parent)
   }
 
-  async #settle (skill: Skill, pending: PromiseLike<unknown>, abortable: () => AbortController, parent?: ParentSignal): Promise<unknown> {
-    const timeout = tag(new SkillTimeout(skill.id, this.#timeoutMs / 1000), skill.plugin, skill.name)
+  async #settle (skill: Skill, pending: PromiseLike<unknown>, ctx: CallContext, parent?: ParentSignal): Promise<unknown> {
+    // The error (and its stack) is made only when the time is up, not for every call.
+    let timeout: TaggedError | undefined
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { abortable().abort(timeout); reject(timeout) }, this.#timeoutMs)
+      timer = setTimeout(() => {
+        timeout = tag(new SkillTimeout(skill.id, this.#timeoutMs / 1000), skill.plugin, skill.name)
+        ctx.abort(timeout)
+        reject(timeout)
+      }, this.#timeoutMs)
     })
     const parentSignal = parent?.()
-    const onAbort = (): void => abortable().abort(parentSignal!.reason)
+    const onAbort = (): void => ctx.abort(parentSignal!.reason)
     parentSignal?.addEventListener('abort', onAbort, { once: true })
     try {
       return await Promise.race([pending, timedOut])
     } catch (err) {
-      throw err === timeout ? timeout : this.#asCallError(skill, err)
+      throw timeout !== undefined && err === timeout ? timeout : this.#asCallError(skill, err)
     } finally {
       clearTimeout(timer)
       parentSignal?.removeEventListener('abort', onAbort)
@@ -134,20 +137,13 @@ export class SkillService {
     return validate
   }
 
-  #context (plugin: string, signal: () => AbortSignal): SkillContext {
+  #loggerOf (plugin: string): AigisLogger {
     let log = this.#loggers.get(plugin)
     if (log === undefined) {
       log = this.#pluginLogger(plugin)
       this.#loggers.set(plugin, log)
     }
-    const service = this
-    // Both built on first use: most skills never read them.
-    return {
-      log,
-      plugin,
-      get signal () { return signal() },
-      get aigis () { return skillCaller((id, input) => service.call(id, input, signal)) }
-    }
+    return log
   }
 
   #asCallError (skill: Skill, err: unknown): TaggedError {
@@ -161,5 +157,36 @@ export class SkillService {
     }
     this.#logger.error({ plugin: skill.plugin, skill: skill.name, err: thrown }, `skill ${skill.id} threw: ${thrown.message}`)
     return tag(new SkillFailed(thrown.message), skill.plugin, skill.name)
+  }
+}
+
+/**
+ * The context of one call. A class, not an object literal with getters: it
+ * is made on every call, and `signal` and `aigis` (which most skills never
+ * read) are built only when read.
+ */
+class CallContext implements SkillContext {
+  readonly log: AigisLogger
+  readonly plugin: string
+  #service: SkillService
+  #controller: AbortController | undefined
+
+  constructor (log: AigisLogger, plugin: string, service: SkillService) {
+    this.log = log
+    this.plugin = plugin
+    this.#service = service
+  }
+
+  get signal (): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal
+  }
+
+  /** Nested calls get this call's signal as their parent: aborting this call aborts them. */
+  get aigis (): SkillCaller {
+    return skillCaller((id, input) => this.#service.call(id, input, () => this.signal))
+  }
+
+  abort (reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason)
   }
 }

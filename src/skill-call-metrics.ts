@@ -1,0 +1,85 @@
+import type { Metric, Registry } from 'prom-client'
+
+// Skill call counts and durations, kept as plain numbers per skill and turned
+// into Prometheus series only when scraped. prom-client's labelled children
+// hash their label values on every inc() and observe(); on the skill-call hot
+// path that was a measurable share of a call (see bench/skills.bench.ts), and
+// here a call costs a bucket search and three additions.
+//
+// The two series are registered on the app's prom-client registry as metric
+// objects of their own (name, help, type and `get()`, the shape the registry
+// formats), so /metrics prints them like any other.
+
+interface SkillSeries {
+  plugin: string
+  skill: string
+  count: number
+  sum: number
+  /** Observations per bucket (not cumulative); the last slot is +Inf. */
+  buckets: number[]
+}
+
+interface Sample { labels: Record<string, string | number>, value: number, metricName?: string }
+
+export class SkillCallMetrics {
+  readonly #bounds: number[]
+  /** By skill id. */
+  readonly #series = new Map<string, SkillSeries>()
+
+  constructor (registry: Registry, names: { calls: string, duration: string }, bounds: number[]) {
+    this.#bounds = bounds
+    this.#register(registry, names.calls, 'Skill calls answered, by skill', 'counter', () => this.#callSamples())
+    this.#register(registry, names.duration, 'Time to answer a skill call, by skill', 'histogram', () => this.#durationSamples(names.duration))
+  }
+
+  /** One answered call of skill `id` that took `seconds`. */
+  record (id: string, plugin: string, skill: string, seconds: number): void {
+    let s = this.#series.get(id)
+    if (s === undefined) {
+      s = { plugin, skill, count: 0, sum: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0) }
+      this.#series.set(id, s)
+    }
+    s.count++
+    s.sum += seconds
+    let i = 0
+    while (i < this.#bounds.length && seconds > this.#bounds[i]) i++
+    s.buckets[i]++
+  }
+
+  /** Drops every series of a plugin (it was deleted). */
+  removePlugin (plugin: string): void {
+    for (const [id, s] of this.#series) if (s.plugin === plugin) this.#series.delete(id)
+  }
+
+  #register (registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => Sample[]): void {
+    const metric = {
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, aggregator: 'sum', values: values() })
+    }
+    registry.registerMetric(metric as unknown as Metric)
+  }
+
+  #callSamples (): Sample[] {
+    return [...this.#series.values()].map((s) => ({ labels: { plugin: s.plugin, skill: s.skill }, value: s.count }))
+  }
+
+  #durationSamples (name: string): Sample[] {
+    const samples: Sample[] = []
+    for (const s of this.#series.values()) {
+      let cumulative = 0
+      this.#bounds.forEach((le, i) => {
+        cumulative += s.buckets[i]
+        samples.push({ labels: { plugin: s.plugin, skill: s.skill, le }, value: cumulative, metricName: `${name}_bucket` })
+      })
+      samples.push(
+        { labels: { plugin: s.plugin, skill: s.skill, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` },
+        { labels: { plugin: s.plugin, skill: s.skill }, value: s.sum, metricName: `${name}_sum` },
+        { labels: { plugin: s.plugin, skill: s.skill }, value: s.count, metricName: `${name}_count` }
+      )
+    }
+    return samples
+  }
+}
