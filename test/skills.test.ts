@@ -9,7 +9,7 @@ import { Type } from 'typebox'
 import { SkillError, type SkillContext } from 'aigis'
 
 export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
-  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain']
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle']
 
 export function greet (input: { name: string }, ctx: SkillContext) {
   ctx.log.info({ name: input.name }, 'greeting')
@@ -45,6 +45,9 @@ export function raw (input: unknown) { return { got: input === undefined ? 'unde
 export async function chain (_: unknown, ctx: SkillContext) {
   return await ctx.aigis.call('s.VERSION')
 }
+
+export function bigint () { return { n: 10n } }
+export async function cycle () { const a: Record<string, unknown> = {}; a.self = a; return a }
 
 export const SCHEMAS = {
   greet: { description: 'Say hello', body: Type.Object({ name: Type.String() }), response: Type.String() },
@@ -144,6 +147,15 @@ t.test('a skill that throws a 4xx error passes it through', async (t) => {
   const res = await post('/skills/s/teapot')
   t.equal(res.status, 418)
   t.match(res.body, { statusCode: 418, message: 'I am a teapot', code: 'TEAPOT', plugin: 's', skill: 'teapot' })
+})
+
+t.test('a result JSON cannot encode is a 500 that says so, sync or async', async (t) => {
+  for (const [skill, reason] of [['bigint', /BigInt/], ['cycle', /circular/]] as const) {
+    const res = await post(`/skills/s/${skill}`)
+    t.equal(res.status, 500, skill)
+    t.match(res.body, { code: 'AIGIS_SKILL_RESULT_INVALID', plugin: 's', skill, message: reason })
+    t.match(res.body.message, /return plain data/, 'the message says what to do')
+  }
 })
 
 t.test('a skill that never settles is a 504 and its signal is aborted', async (t) => {
