@@ -3,6 +3,7 @@ import { createJiti } from 'jiti'
 import * as typebox from 'typebox'
 import * as aigis from './index.js'
 import * as client from './client.js'
+import { transformPluginSource } from './transpile.js'
 
 /**
  * Imports a plugin's module from source (TypeScript included), with `aigis`,
@@ -20,6 +21,7 @@ export async function importPluginModule (file: string, base: string, cacheDir?:
     moduleCache: false,
     fsCache: cacheDir === undefined ? false : join(cacheDir, 'jiti'),
     interopDefault: false,
+    transform: transformPluginSource,
     virtualModules: { aigis, 'aigis/client': client, typebox }
   })
   try {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
 import { call, corePlugin, startServer, tempDir, writeFiles } from './helper.js'
@@ -107,9 +107,10 @@ t.test('while plugins load, /ready is 503 and every configured plugin is listed'
   // The first plugin's REQUIREMENT_COMMAND waits until the test opens the gate.
   const waitForGate = `node -e "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync(process.argv[1])){clearInterval(t)}},20)" ${JSON.stringify(gate)}`
   await writeFiles(dir, {
-    'config.aigis': '[core]\nslow = "p/slow"\nnext = "p/next"\n',
+    'config.aigis': '[core]\nslow = "p/slow"\nnext = "p/next"\ngone = "p/gone"\n',
     ...corePlugin('p/slow', GOOD, `REQUIREMENT_COMMAND = ${JSON.stringify(waitForGate)}\n`),
-    ...corePlugin('p/next', GOOD)
+    ...corePlugin('p/next', GOOD),
+    ...corePlugin('p/gone', GOOD)
   })
   const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data') })
   t.teardown(() => app.close())
@@ -117,9 +118,15 @@ t.test('while plugins load, /ready is 503 and every configured plugin is listed'
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 
   t.equal((await call(url, '/ready')).status, 503)
-  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'starting'], ['next', 'stopped']])
+  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'starting'], ['next', 'stopped'], ['gone', 'stopped']])
+  // Waiting their turn (their sources fetched ahead meanwhile), plugins can be managed over HTTP.
+  t.equal((await call(url, '/plugins/next/start', { method: 'POST' })).body.state, 'running')
+  t.equal((await call(url, '/plugins/gone', { method: 'DELETE' })).status, 204)
   writeFileSync(gate, '')
   await app.aigis.loaded
   t.equal((await call(url, '/ready')).status, 200)
   t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'running'], ['next', 'running']])
+  const starts = app.aigis.hub.tail(200).filter((r) => r.plugin === 'next' && r.msg === 'core plugin started')
+  t.equal(starts.length, 1, 'boot did not start the plugin started over HTTP again')
+  t.notOk(existsSync(join(dir, 'data', 'ext', 'gone')), 'the deleted plugin left no copy behind')
 })

@@ -10,7 +10,7 @@ import type { SkillRegistry } from '../skills/registry.js'
 import type { BackoffOptions } from '../supervisor/backoff.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
-import { materializeSource, removeRuntimeFolder } from './source.js'
+import { materializeSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
 import { IDLE_RUNTIME, type PluginState, type PluginStatus } from './status.js'
 
 export type RuntimeFactory = (ctx: RuntimeContext) => PluginRuntime
@@ -44,6 +44,8 @@ const ALLOWED: Record<Action, ReadonlySet<PluginState>> = {
 
 // A plugin in one of these states has something to stop.
 const ACTIVE: ReadonlySet<PluginState> = new Set(['starting', 'running', 'backoff', 'stopping'])
+/** Plugins whose sources are fetched ahead of the one loading at boot. */
+const FETCH_AHEAD = 8
 
 class ManagedPlugin {
   state: PluginState = 'stopped'
@@ -52,6 +54,8 @@ class ManagedPlugin {
   runtime?: PluginRuntime
   /** Serializes lifecycle operations on this plugin. */
   queue: Promise<unknown> = Promise.resolve()
+  /** Settles when a boot-time fetch of its source is done: nothing else may write its folder before. */
+  fetching: Promise<void> = Promise.resolve()
 
   constructor (
     readonly name: string,
@@ -99,11 +103,25 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       }
       pending.push(this.#track(declaration.name, declaration.type, declaration.source))
     }
-    for (const plugin of pending) {
+    // Sources are fetched a few plugins ahead: a copy or a clone mostly waits
+    // on the disk or the network, and these waits overlap. Everything else
+    // runs one plugin at a time, in the listed order.
+    const fetched = new Map<ManagedPlugin, Promise<MaterializeResult>>()
+    const fetchAhead = (i: number): void => {
+      const plugin = pending[i]
+      if (plugin === undefined) return
+      const fetching = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
+      plugin.fetching = fetching.then(() => {}, () => {}) // a failure is reported by #load, or moot when the plugin is skipped
+      fetched.set(plugin, fetching)
+    }
+    for (let i = 0; i < FETCH_AHEAD; i++) fetchAhead(i)
+    for (const [i, plugin] of pending.entries()) {
+      fetchAhead(i + FETCH_AHEAD)
       // Skip one that was started, removed or replaced over HTTP meanwhile.
       await this.#locked(plugin, async () => {
-        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin)
+        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin, fetched.get(plugin))
       })
+      fetched.delete(plugin)
     }
     this.#ready = true
   }
@@ -144,6 +162,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     await this.#locked(plugin, async () => {
       await this.#stopRuntime(plugin)
       this.#plugins.delete(name)
+      await plugin.fetching
       await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
@@ -222,13 +241,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
    * The whole pipeline: source → AIGIS.config → requirements → secrets →
    * runtime. A failure leaves the plugin `failed`; the error is also returned.
    */
-  async #load (plugin: ManagedPlugin): Promise<unknown> {
-    const { baseDir, dataDir, secretsDir } = this.#options
+  async #load (plugin: ManagedPlugin, fetched?: Promise<MaterializeResult>): Promise<unknown> {
+    const { secretsDir } = this.#options
     plugin.runtime?.removeAllListeners()
     plugin.runtime = undefined
     this.#setState(plugin, 'starting', null)
     try {
-      const { root, warnings } = await materializeSource(plugin.name, plugin.source, baseDir, dataDir)
+      const { root, warnings } = await (fetched ?? this.#materialize(plugin))
       for (const warning of warnings) plugin.log.warn(warning)
       const config = await loadPluginConfig(plugin.name, root)
       if (plugin.type !== null && plugin.type !== config.type) {
@@ -245,6 +264,12 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       return err
     }
     await this.#startRuntime(plugin)
+  }
+
+  /** Copies or clones the source, once a boot-time fetch of it is done (two must never write one folder). */
+  async #materialize (plugin: ManagedPlugin): Promise<MaterializeResult> {
+    await plugin.fetching
+    return await materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
   }
 
   #createRuntime (plugin: ManagedPlugin, config: PluginConfig): PluginRuntime {
