@@ -16,7 +16,8 @@ export interface ProcessSpec {
   env: Record<string, string | undefined>
 }
 
-export type LineHandler = (stream: 'stdout' | 'stderr', line: string, pid: number) => void
+/** `plain`: the line is printable ASCII without `"` or a backslash (see readLines); the hub then skips its own scan. */
+export type LineHandler = (stream: 'stdout' | 'stderr', line: string, pid: number, plain: boolean) => void
 
 type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 
@@ -67,9 +68,9 @@ export class Child {
     this.pid = pid
     const last = new LastLines()
     const read = (stream: 'stdout' | 'stderr', source: Readable): Promise<void> =>
-      readLines(source, (line) => {
+      readLines(source, (line, plain) => {
         last.push(line)
-        onLine(stream, line, pid)
+        onLine(stream, line, pid, plain)
       }).catch(() => {})
     const drained = Promise.all([read('stdout', stdout), read('stderr', stderr)])
     this.leaderExit = exit.then(() => {})

@@ -109,7 +109,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     const { name, hub } = this.#ctx
     let child: Child
     try {
-      child = await Child.spawn(this.#spec(), (stream, line, pid) => { hub.publishLine(name, stream, pid, line) })
+      child = await Child.spawn(this.#spec(), (stream, line, pid, plain) => { hub.publishLine(name, stream, pid, line, plain) })
     } catch (err) {
       throw new SpawnFailed(name, errorMessage(err))
     }
