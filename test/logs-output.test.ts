@@ -3,11 +3,11 @@
 // flushed when the app closes. The CLI runs as a real child process.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { startCli, until } from './cli-helper.js'
 import { tempDir, writeFiles } from './helper.js'
+import { waitFor } from './supervisor-helper.js'
 
 /** A folder with a config running one external plugin that prints and ends, its last line lacking a newline. */
 async function configWithPrinter (): Promise<string> {
@@ -81,14 +81,15 @@ t.test('log files rotate by size, keep the configured count, and are complete af
   await writeFiles(dir, { 'config.aigis': '' })
   const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data'), logFileSize: 4096, logFiles: 2 })
   const hub = app.aigis.hub
+  const logs = join(dir, 'data', 'logs')
+  const onDisk = (text: string): boolean => existsSync(logs) && readdirSync(logs).some((f) => f.startsWith('rot.log') && readFileSync(join(logs, f), 'utf8').includes(text))
   const total = 300
   for (let i = 1; i <= total; i++) {
     hub.publishLine('rot', 'stdout', 9, `record ${i} ${'z'.repeat(150)}`, true)
-    // A write a turn: let turns pass so the files grow write by write.
-    if (i % 10 === 0) await sleep(1)
+    // Ten records a write: the files grow write by write, however slow the disk.
+    if (i % 10 === 0) await waitFor(`record ${i} on disk`, () => onDisk(`"record ${i} `))
   }
   await app.close()
-  const logs = join(dir, 'data', 'logs')
   const names = readdirSync(logs).filter((f) => f.startsWith('rot.log')).sort()
   t.same(names, ['rot.log', 'rot.log.1', 'rot.log.2'], 'the current file and 2 rotated ones')
   const read = (name: string): any[] => readFileSync(join(logs, name), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
