@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -7,6 +6,7 @@ import { LogHub } from './log/hub.js'
 import { LEVELS } from './log/levels.js'
 import { logToStdout } from './log/stdout.js'
 import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
+import { packageVersion } from './version.js'
 
 // The one place that reads the process environment, owns stdout and signals,
 // and calls listen.
@@ -15,17 +15,6 @@ import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
 const CLOSE_GRACE_S = 30
 /** Seconds connections still open after draining (SSE streams) get before they are cut. */
 const CONNECTIONS_GRACE_S = 2
-
-/** The package version, from dist/src/cli.js (built) or src/cli.ts (run from source). */
-function packageVersion (): string {
-  for (const candidate of ['../package.json', '../../package.json']) {
-    const url = new URL(candidate, import.meta.url)
-    if (!existsSync(url)) continue
-    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string, version: string }
-    if (pkg.name === 'aigis') return pkg.version
-  }
-  return 'unknown'
-}
 
 /**
  * SIGTERM/SIGINT: drain (/ready 503, new requests 503, in-flight calls finish
@@ -72,7 +61,7 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   if ('help' in parsed) return void process.stdout.write(USAGE + '\n')
-  if ('version' in parsed) return void process.stdout.write(packageVersion() + '\n')
+  if ('version' in parsed) return void process.stdout.write(packageVersion + '\n')
   const { settings, warnings } = parsed
   // Subprocesses inherit the environment: the admin token must not go with it.
   delete process.env.AIGIS_TOKEN

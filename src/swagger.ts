@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { withSkills } from './openapi.js'
 import { isPublicRoute } from './auth.js'
+import { packageVersion } from './version.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,7 +25,7 @@ async function openapi (app: FastifyInstance): Promise<void> {
       info: {
         title: 'aigis',
         description: 'Run, call and watch many independent programs from one place. Every skill is a POST /skills/{plugin}/{skill}.',
-        version: '1.0.0'
+        version: packageVersion
       },
       tags: [
         { name: 'skills', description: 'Skills and calling them' },

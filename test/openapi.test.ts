@@ -24,6 +24,7 @@ t.test('the committed document is valid OpenAPI 3 and documents every route and 
   }
   t.equal(doc.paths['/skills/example/greet'].post.description, 'Say hello to someone')
   t.same(doc.security, [{ bearerAuth: [] }])
+  t.equal(doc.info.version, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version, 'the package version')
   t.notMatch(JSON.stringify(doc), /127\.0\.0\.1|localhost|\/tmp\/|aigis-openapi-/, 'no address or temp path in the document')
 })
 
