@@ -105,6 +105,28 @@ t.test('a second signal forces exit while the shutdown hangs, killing every plug
   t.notOk(groupAlive(stubbornPid), 'no plugin process outlives the forced exit')
 })
 
+t.test('plugin groups a SIGKILLed server left running are ended by the next server on its data dir', async (t) => {
+  const dir = await project(() => sleeper, '[external]\nsleeper = "plugins/sleeper"\n')
+  const args = ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')]
+  const first = await startCli(t, args)
+  const orphan = (await call(first.url, '/plugins/sleeper')).body.pid as number
+  t.ok(existsSync(join(dir, 'data', 'run', 'sleeper.json')), 'the running group is written down')
+  first.child.kill('SIGKILL')
+  await first.exited
+  t.ok(groupAlive(orphan), 'the group outlived its server (nothing could stop it)')
+
+  const second = await startCli(t, args)
+  t.notOk(groupAlive(orphan), 'the next server ended it before starting the plugin again')
+  await until('the warning on stdout', () => second.records().some((r) => r.level === 'warn' && r.plugin === 'aigis' && r.msg.startsWith(`ended process group ${orphan} of plugin "sleeper"`)))
+  const fresh = (await call(second.url, '/plugins/sleeper')).body
+  t.equal(fresh.state, 'running')
+  t.not(fresh.pid, orphan)
+  second.child.kill('SIGTERM')
+  t.same(await second.exited, { code: 0, signal: null })
+  t.notOk(groupAlive(fresh.pid as number))
+  t.notOk(existsSync(join(dir, 'data', 'run', 'sleeper.json')), 'a group stopped on shutdown is crossed out')
+})
+
 t.test('a call that never ends holds the shutdown only for --shutdown-timeout', async (t) => {
   const dir = await project((d) => gatePlugin(d), '[core]\ngate = "plugins/gate"\n')
   const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data'), '--shutdown-timeout', '1'])

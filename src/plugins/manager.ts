@@ -11,6 +11,7 @@ import type { BackoffOptions } from '../supervisor/backoff.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
 import { materializeSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
+import { GroupRecords } from '../supervisor/group-records.js'
 import { IDLE_RUNTIME, type PluginState, type PluginStatus } from './status.js'
 
 export type RuntimeFactory = (ctx: RuntimeContext) => PluginRuntime
@@ -76,10 +77,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   #options: PluginManagerOptions
   #plugins = new Map<string, ManagedPlugin>()
   #ready = false
+  /** The process groups of running subprocess plugins, written down under `<data dir>/run`. */
+  #groups: GroupRecords
 
   constructor (options: PluginManagerOptions) {
     super()
     this.#options = options
+    this.#groups = new GroupRecords(join(options.dataDir, 'run'))
   }
 
   /** True once every configured plugin has been tried. */
@@ -102,6 +106,10 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
         continue
       }
       pending.push(this.#track(declaration.name, declaration.type, declaration.source))
+    }
+    // Processes a killed server left running would hold ports and files the new ones need.
+    for (const { plugin, pgid, how } of await this.#groups.endLeftovers()) {
+      this.#options.logger.warn({ pgid }, `ended process group ${pgid} of plugin "${plugin}", left running by a server that did not shut down (${how === 'killed' ? 'SIGKILL' : 'SIGTERM'})`)
     }
     // Sources are fetched a few plugins ahead: a copy or a clone mostly waits
     // on the disk or the network, and these waits overlap. Everything else
@@ -280,6 +288,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       hub: this.#options.hub,
       skills: this.#options.skills,
       cacheDir: join(this.#options.dataDir, 'cache'),
+      groups: { started: (pgid) => this.#groups.started(plugin.name, pgid), ended: () => this.#groups.ended(plugin.name) },
       serverUrl: this.#options.serverUrl,
       pluginToken: this.#options.pluginToken?.(plugin.name),
       backoff: this.#options.backoff

@@ -43,4 +43,6 @@ export interface RuntimeContext {
   pluginToken?: string
   /** Delays between automatic restarts of a subprocess. */
   backoff?: BackoffOptions
+  /** Where a subprocess's process group is written down while it runs (see supervisor/group-records.ts). */
+  groups?: { started: (pgid: number) => void, ended: () => void }
 }

@@ -83,6 +83,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
       await child.exited
     }
     await Promise.allSettled(this.#leftovers)
+    this.#ctx.groups?.ended()
     await this.#dropSkills()
     this.emit('state', 'stopped', null)
   }
@@ -114,6 +115,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
       throw new SpawnFailed(name, errorMessage(err))
     }
     this.#child = child
+    this.#ctx.groups?.started(child.pid)
     this.#exitCode = null
     this.#exitSignal = null
     child.exited.then((exit) => this.#onExit(child, exit), (err) => this.#ctx.log.error({ err }, 'watching the process failed'))
@@ -148,6 +150,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
 
     // Nothing left to do: exited (ended on its own) or fatal (restarts used up on failures).
     this.#wanted = false
+    this.#ctx.groups?.ended()
     const fatal = budget > 0 && !isCleanExit(exit)
     const state: PluginState = fatal ? 'fatal' : 'exited'
     const error = fatal

@@ -1,0 +1,99 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { groupAlive, terminateGroup } from './kill-group.js'
+
+// Plugin processes run in process groups of their own, so a server killed
+// without a chance to stop them (SIGKILL, the OOM killer) leaves them
+// running. Every group the server starts is written down in
+// `<data dir>/run/<plugin>.json` and crossed out once it ended; the next
+// server on that data dir ends the groups still written down whose server is
+// gone. A process is recognised by its start time in /proc, so a pid the
+// system has reused since is never signalled; where there is no /proc
+// (macOS), nothing is written down.
+
+interface GroupRecord {
+  pgid: number
+  /** The leader's start time (clock ticks after boot, /proc/<pid>/stat field 22). */
+  started: string
+  /** The server that started it, and that server's start time. */
+  owner: number
+  ownerStarted: string
+}
+
+/** Milliseconds a leftover group gets between SIGTERM and SIGKILL. */
+const LEFTOVER_STOP_MS = 2000
+
+/** A process's start time, or undefined when it is gone (or there is no /proc). */
+function startTime (pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+export interface Leftover {
+  plugin: string
+  pgid: number
+  how: 'gone' | 'killed'
+}
+
+export class GroupRecords {
+  readonly #dir: string
+
+  constructor (dir: string) {
+    this.#dir = dir
+  }
+
+  /** Writes down a group this server started (its leader's pid is its id). */
+  started (plugin: string, pgid: number): void {
+    const started = startTime(pgid)
+    const ownerStarted = startTime(process.pid)
+    if (started === undefined || ownerStarted === undefined) return
+    const record: GroupRecord = { pgid, started, owner: process.pid, ownerStarted }
+    mkdirSync(this.#dir, { recursive: true })
+    writeFileSync(this.#file(plugin), JSON.stringify(record))
+  }
+
+  /** Crosses the plugin's group out: it ended. */
+  ended (plugin: string): void {
+    rmSync(this.#file(plugin), { force: true })
+  }
+
+  /**
+   * Ends every group written down by a server that is no longer running
+   * (SIGTERM, SIGKILL after 2 s) and crosses it out. A group whose server
+   * still runs (another server on the same data dir) is left alone.
+   */
+  async endLeftovers (): Promise<Leftover[]> {
+    let files: string[]
+    try {
+      files = readdirSync(this.#dir).filter((f) => f.endsWith('.json'))
+    } catch {
+      return [] // never written: nothing left over
+    }
+    const ending: Array<Promise<Leftover | undefined>> = files.map(async (file) => {
+      const plugin = file.slice(0, -'.json'.length)
+      let record: GroupRecord
+      try {
+        record = JSON.parse(readFileSync(join(this.#dir, file), 'utf8')) as GroupRecord
+      } catch {
+        rmSync(join(this.#dir, file), { force: true })
+        return undefined
+      }
+      if (startTime(record.owner) === record.ownerStarted) return undefined
+      rmSync(join(this.#dir, file), { force: true })
+      // A living leader must be the one written down; without its leader, a
+      // group id cannot have been handed out again while members remain.
+      const leader = startTime(record.pgid)
+      if ((leader !== undefined && leader !== record.started) || !groupAlive(record.pgid)) return undefined
+      return { plugin, pgid: record.pgid, how: await terminateGroup(record.pgid, LEFTOVER_STOP_MS) }
+    })
+    return (await Promise.all(ending)).filter((l): l is Leftover => l !== undefined)
+  }
+
+  #file (plugin: string): string {
+    return join(this.#dir, `${plugin}.json`)
+  }
+}
