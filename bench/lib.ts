@@ -1,6 +1,8 @@
 // Shared by the benches: start a server in its own process (so the load
-// generator does not share its core), and drive it with autocannon.
+// generator does not share its core), and drive servers with autocannon in
+// turns.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 
@@ -38,19 +40,67 @@ export async function stopChild (child: ChildProcess): Promise<void> {
   await ended
 }
 
-/** Requests per second of POST `body` to `url`, averaged over `seconds`. */
-export async function requestsPerSecond (url: string, body: string, seconds = 5, headers: Record<string, string> = {}): Promise<number> {
+export interface Target {
+  name: string
+  url: string
+  /** The server process, whose CPU time is read from /proc. */
+  pid: number
+  headers?: Record<string, string>
+}
+
+export interface Measured {
+  /** req/s of each round. */
+  rps: number[]
+  /** Server CPU µs per request of each round. */
+  cpu: number[]
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // CLK_TCK is 100 on Linux
+}
+
+async function load (target: Target, body: string, seconds: number): Promise<{ rps: number, cpu: number }> {
+  const before = cpuSeconds(target.pid)
   const result = await autocannon({
-    url,
+    url: target.url,
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...target.headers },
     connections: 50,
     pipelining: 1,
     duration: seconds
   })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-  return result.requests.average
+  const cpu = cpuSeconds(target.pid) - before
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+  return { rps: result.requests.average, cpu: cpu * 1e6 / result.requests.total }
+}
+
+/**
+ * Drives every target with POST `body` in turns: a warm-up each, then
+ * `rounds` rounds of `seconds` each, the targets one after the other within a
+ * round. On a shared machine the speed drifts by tens of percent from one
+ * minute to the next; taking turns puts every target through the same drift,
+ * and a ratio is then taken round by round (see `pairedRatio`).
+ */
+export async function inTurns (targets: Target[], body: string, rounds: number, seconds: number): Promise<Measured[]> {
+  for (const target of targets) await load(target, body, 1)
+  const measured = targets.map(() => ({ rps: [] as number[], cpu: [] as number[] }))
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const { rps, cpu } = await load(target, body, seconds)
+      measured[i].rps.push(rps)
+      measured[i].cpu.push(cpu)
+    }
+  }
+  return measured
+}
+
+/** The median over rounds of a / b, each round's values taken together. */
+export function pairedRatio (a: number[], b: number[]): number {
+  return median(a.map((value, i) => value / b[i]))
 }
 
 export function median (values: number[]): number {
