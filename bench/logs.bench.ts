@@ -16,8 +16,7 @@
 // that the lines of every flood can be counted in them.
 // Env: LOG_BENCH_LINES (1,000,000), LOG_BENCH_RUNS (2, best of),
 // LOG_BENCH_PROFILE=<dir> (a CPU profile of each server, written on exit),
-// LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it),
-// LOG_BENCH_NO_LISTENERS=1 (the server without per-record 'record' listeners).
+// LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createReadStream, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -47,8 +46,6 @@ const hub = new LogHub()
 const closeStdout = logToStdout(hub, false)
 const app = await buildApp({ config, dataDir, hub, logFileSize: 1024 * 1024 * 1024 })
 await app.listen({ host: '127.0.0.1', port: Number(port) })
-// LOG_BENCH_NO_LISTENERS=1: without per-record 'record' listeners (metrics), to see what they cost.
-if (process.env.LOG_BENCH_NO_LISTENERS) hub.removeAllListeners('record')
 // LOG_BENCH_MEMORY=1: the peaks of each kind of memory, on stderr at exit.
 const peak = {}
 if (process.env.LOG_BENCH_MEMORY) setInterval(() => { if (process.env.LOG_BENCH_GC) globalThis.gc(); for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v) }, 25).unref()
