@@ -93,12 +93,15 @@ async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> 
   const admin = digest(options.token)
   // The header as clients almost always send it: compared as it is, no hashing
   // (equal lengths, so timingSafeEqual applies; only the length can differ).
-  const adminHeader = Buffer.from(`Bearer ${options.token}`)
+  // Node decodes header values as latin1, one char a byte, so the header is
+  // copied into one buffer kept for it rather than a new one a request.
+  const adminHeader = Buffer.from(`Bearer ${options.token}`, 'latin1')
+  const received = Buffer.alloc(adminHeader.length)
   const { tokens, hasPlugin = () => true } = options
 
   const authenticate = (header: string | undefined): Caller | undefined => {
     if (header === undefined) return undefined
-    if (header.length === adminHeader.length && timingSafeEqual(Buffer.from(header), adminHeader)) return ADMIN
+    if (header.length === adminHeader.length && received.write(header, 'latin1') === header.length && timingSafeEqual(received, adminHeader)) return ADMIN
     const token = BEARER.exec(header)?.[1]
     if (token === undefined) return undefined
     if (timingSafeEqual(digest(token), admin)) return ADMIN

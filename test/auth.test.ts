@@ -72,6 +72,7 @@ t.test('every other route needs the token: 401 with a stable code and a challeng
     { authorization: 'Bearer wrong-token' },
     { authorization: `Bearer ${TOKEN}x` },
     { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+    { authorization: `Bearer ${TOKEN.slice(0, -1)}${TOKEN.endsWith('x') ? 'y' : 'x'}` }, // same length, last character differs
     { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` },
     { authorization: 'Bearer' },
     { authorization: `Bearer ${TOKEN} extra` },
