@@ -106,11 +106,13 @@ t.test('while plugins load, /ready is 503 and every configured plugin is listed'
   const gate = join(dir, 'gate')
   // The first plugin's REQUIREMENT_COMMAND waits until the test opens the gate.
   const waitForGate = `node -e "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync(process.argv[1])){clearInterval(t)}},20)" ${JSON.stringify(gate)}`
+  // `late` comes after more plugins than boot fetches ahead, `gone` within them.
+  const fillers = Array.from({ length: 9 }, (_, i) => `f${i}`)
+  const order = ['slow', 'next', 'gone', ...fillers, 'late']
   await writeFiles(dir, {
-    'config.aigis': '[core]\nslow = "p/slow"\nnext = "p/next"\ngone = "p/gone"\n',
+    'config.aigis': `[core]\n${order.map((name) => `${name} = "p/${name}"`).join('\n')}\n`,
     ...corePlugin('p/slow', GOOD, `REQUIREMENT_COMMAND = ${JSON.stringify(waitForGate)}\n`),
-    ...corePlugin('p/next', GOOD),
-    ...corePlugin('p/gone', GOOD)
+    ...Object.assign({}, ...order.slice(1).map((name) => corePlugin(`p/${name}`, GOOD)))
   })
   const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data') })
   t.teardown(() => app.close())
@@ -118,15 +120,17 @@ t.test('while plugins load, /ready is 503 and every configured plugin is listed'
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 
   t.equal((await call(url, '/ready')).status, 503)
-  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'starting'], ['next', 'stopped'], ['gone', 'stopped']])
-  // Waiting their turn (their sources fetched ahead meanwhile), plugins can be managed over HTTP.
+  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'starting'], ...order.slice(1).map((name) => [name, 'stopped'])])
+  // Waiting their turn (their sources fetched ahead meanwhile, or not yet), plugins can be managed over HTTP.
   t.equal((await call(url, '/plugins/next/start', { method: 'POST' })).body.state, 'running')
   t.equal((await call(url, '/plugins/gone', { method: 'DELETE' })).status, 204)
+  t.equal((await call(url, '/plugins/late', { method: 'DELETE' })).status, 204)
   writeFileSync(gate, '')
   await app.aigis.loaded
   t.equal((await call(url, '/ready')).status, 200)
-  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'running'], ['next', 'running']])
-  const starts = app.aigis.hub.tail(200).filter((r) => r.plugin === 'next' && r.msg === 'core plugin started')
+  t.same((await call(url, '/plugins')).body.map((p: any) => [p.name, p.state]), [['slow', 'running'], ['next', 'running'], ...fillers.map((name) => [name, 'running'])])
+  const starts = app.aigis.hub.tail(500).filter((r) => r.plugin === 'next' && r.msg === 'core plugin started')
   t.equal(starts.length, 1, 'boot did not start the plugin started over HTTP again')
+  t.notOk(existsSync(join(dir, 'data', 'ext', 'late')), 'a plugin deleted before its turn to be fetched is not fetched')
   t.notOk(existsSync(join(dir, 'data', 'ext', 'gone')), 'the deleted plugin left no copy behind')
 })

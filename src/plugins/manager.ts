@@ -117,7 +117,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     const fetched = new Map<ManagedPlugin, Promise<MaterializeResult>>()
     const fetchAhead = (i: number): void => {
       const plugin = pending[i]
-      if (plugin === undefined) return
+      // Not for one removed, replaced or started over HTTP meanwhile: its copy would be stray or redundant.
+      if (plugin === undefined || this.#plugins.get(plugin.name) !== plugin || plugin.state !== 'stopped') return
       const fetching = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
       plugin.fetching = fetching.then(() => {}, () => {}) // a failure is reported by #load, or moot when the plugin is skipped
       fetched.set(plugin, fetching)
