@@ -2,7 +2,7 @@
 // generator does not share its core), and drive servers with autocannon in
 // turns.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { procStat, STAT } from '../src/supervisor/proc-stat.js'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 
@@ -56,10 +56,10 @@ export interface Measured {
 }
 
 /** utime + stime of a process, in seconds. */
-function cpuSeconds (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100 // CLK_TCK is 100 on Linux
+export function cpuSeconds (pid: number): number {
+  const fields = procStat(pid)
+  if (fields === undefined) throw new Error(`process ${pid} is gone`)
+  return (Number(fields[STAT.utime]) + Number(fields[STAT.stime])) / 100 // CLK_TCK is 100 on Linux
 }
 
 async function load (target: Target, body: string, seconds: number): Promise<{ rps: number, cpu: number }> {

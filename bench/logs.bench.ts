@@ -19,7 +19,7 @@
 // LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createReadStream, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -28,6 +28,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { builtCli, freePort } from '../test/cli-helper.js'
+import { cpuSeconds } from './lib.js'
 
 const PRINTER = fileURLToPath(new URL('../test/fixtures/log-printer.mjs', import.meta.url))
 const COUNT = Number(process.env.LOG_BENCH_LINES ?? 1_000_000)
@@ -102,20 +103,12 @@ function peakRss (pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024
 }
 
-/** CPU time (user + system) the process has used so far, in ms. */
-function cpuMs (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
-
 /** Adds an external plugin that runs the printer; returns its name. */
 async function flood (server: Server, count: number, mode: string): Promise<string> {
   const name = `flood${++server.floods}`
   const folder = join(server.dir, 'plugins', name)
-  const files = { [join(folder, 'AIGIS', 'AIGIS.config')]: `PLUGIN_TYPE = "external"\nLAUNCH = ${JSON.stringify(['node', PRINTER, String(count), mode])}\n` }
-  for (const [file, text] of Object.entries(files)) {
-    await import('node:fs/promises').then(async (fs) => { await fs.mkdir(dirname(file), { recursive: true }); await fs.writeFile(file, text) })
-  }
+  mkdirSync(join(folder, 'AIGIS'), { recursive: true })
+  writeFileSync(join(folder, 'AIGIS', 'AIGIS.config'), `PLUGIN_TYPE = "external"\nLAUNCH = ${JSON.stringify(['node', PRINTER, String(count), mode])}\n`)
   const res = await fetch(`${server.url}/plugins`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, source: folder }) })
   if (res.status !== 201) throw new Error(`adding ${name}: ${res.status} ${await res.text()}`)
   return name
@@ -217,10 +210,10 @@ async function sseRate (server: Server, mode: Mode): Promise<number> {
   const reader = new SseReader()
   const plugin = `flood${server.floods + 1}`
   const close = await openStream(server, plugin, reader)
-  const cpu = cpuMs(server.child.pid!)
+  const cpu = cpuSeconds(server.child.pid!) * 1000
   await flood(server, COUNT, mode)
   await drained(reader, COUNT)
-  const used = cpuMs(server.child.pid!) - cpu
+  const used = cpuSeconds(server.child.pid!) * 1000 - cpu
   close()
   if (process.env.LOG_BENCH_VERBOSE !== undefined) console.log(`      (${mode}: the server used ${used} ms CPU, ${(used * 1000 / COUNT).toFixed(2)} µs a line)`)
   if (reader.outOfOrder > 0 || reader.gaps > 0 || reader.lastIndex !== COUNT || reader.count !== COUNT) {

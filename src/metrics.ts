@@ -17,8 +17,6 @@ import { SkillCallMetrics } from './skill-call-metrics.js'
 
 export interface AigisMetrics {
   registry: Registry
-  /** How many SSE clients are connected (GET /logs). */
-  sseClients: () => number
 }
 
 declare module 'fastify' {
@@ -34,34 +32,18 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 async function metrics (app: FastifyInstance): Promise<void> {
   const { skills, plugins, hub } = app.aigis
   const registry = new Registry()
-  // The hub's SSE fan-out keeps the count; read at scrape time.
-  const state: AigisMetrics = { registry, sseClients: () => hub.sseClients }
-  app.decorate('metrics', state)
+  app.decorate('metrics', { registry } satisfies AigisMetrics)
   collectDefaultMetrics({ register: registry })
 
-  const skillCalls = new SkillCallMetrics(registry, { calls: 'aigis_skill_calls_total', duration: 'aigis_skill_duration_seconds' }, DURATION_BUCKETS)
-  const skillErrors = new Counter({ name: 'aigis_skill_errors_total', help: 'Skill calls answered with a 4xx or 5xx, by skill and status', labelNames: ['plugin', 'skill', 'status'], registers: [registry] })
-  /** Error statuses seen, by skill id: the series to remove with the plugin. */
-  const errorStatuses = new Map<string, { plugin: string, skill: string, statuses: Set<string> }>()
+  const skillCalls = new SkillCallMetrics(registry, { calls: 'aigis_skill_calls_total', errors: 'aigis_skill_errors_total', duration: 'aigis_skill_duration_seconds' }, DURATION_BUCKETS)
 
   const onSkillResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const params = request.params as { plugin?: string, '*'?: string }
     const skill = skills.get(params.plugin ?? '', params['*'] ?? '')
-    if (skill !== undefined) {
-      skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000)
-      if (reply.statusCode >= 400) {
-        const status = String(reply.statusCode)
-        let seen = errorStatuses.get(skill.id)
-        if (seen === undefined) {
-          seen = { plugin: skill.plugin, skill: skill.name, statuses: new Set() }
-          errorStatuses.set(skill.id, seen)
-        }
-        seen.statuses.add(status)
-        skillErrors.labels(skill.plugin, skill.name, status).inc()
-      }
-    }
+    if (skill !== undefined) skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000, reply.statusCode)
     done()
   }
+
   // Only the skill route gets the hook: every other route pays nothing.
   app.addHook('onRoute', (route) => {
     if (route.url !== SKILL_ROUTE || route.method !== 'POST') return
@@ -109,11 +91,6 @@ async function metrics (app: FastifyInstance): Promise<void> {
     restarts.remove(name)
     known.delete(name)
     skillCalls.removePlugin(name)
-    for (const [id, seen] of errorStatuses) {
-      if (seen.plugin !== name) continue
-      for (const status of seen.statuses) skillErrors.remove(name, seen.skill, status)
-      errorStatuses.delete(id)
-    }
   }
   plugins.on('removed', onRemoved)
 
@@ -121,7 +98,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     name: 'aigis_sse_clients',
     help: 'Clients connected to GET /logs',
     registers: [registry],
-    collect () { sse.set(state.sseClients()) }
+    collect () { sse.set(hub.sseClients) } // the hub's SSE fan-out keeps the count
   })
 
   app.addHook('onClose', async () => {

@@ -1,12 +1,12 @@
 import type { Metric, Registry } from 'prom-client'
 
-// Skill call counts and durations, kept as plain numbers per skill and turned
-// into Prometheus series only when scraped. prom-client's labelled children
+// Skill call counts, error counts and durations, kept as plain numbers per
+// skill and turned into Prometheus series only when scraped. prom-client's labelled children
 // hash their label values on every inc() and observe(); on the skill-call hot
 // path that was a measurable share of a call (see bench/skills.bench.ts), and
 // here a call costs a bucket search and three additions.
 //
-// The two series are registered on the app's prom-client registry as metric
+// The three series are registered on the app's prom-client registry as metric
 // objects of their own (name, help, type and `get()`, the shape the registry
 // formats), so /metrics prints them like any other.
 
@@ -14,6 +14,8 @@ interface SkillSeries {
   plugin: string
   skill: string
   count: number
+  /** Calls answered with a 4xx or 5xx, by status. */
+  errors: Map<number, number>
   sum: number
   /** Observations per bucket (not cumulative); the last slot is +Inf. */
   buckets: number[]
@@ -26,20 +28,22 @@ export class SkillCallMetrics {
   /** By skill id. */
   readonly #series = new Map<string, SkillSeries>()
 
-  constructor (registry: Registry, names: { calls: string, duration: string }, bounds: number[]) {
+  constructor (registry: Registry, names: { calls: string, errors: string, duration: string }, bounds: number[]) {
     this.#bounds = bounds
     this.#register(registry, names.calls, 'Skill calls answered, by skill', 'counter', () => this.#callSamples())
+    this.#register(registry, names.errors, 'Skill calls answered with a 4xx or 5xx, by skill and status', 'counter', () => this.#errorSamples())
     this.#register(registry, names.duration, 'Time to answer a skill call, by skill', 'histogram', () => this.#durationSamples(names.duration))
   }
 
-  /** One answered call of skill `id` that took `seconds`. */
-  record (id: string, plugin: string, skill: string, seconds: number): void {
+  /** One answered call of skill `id` that took `seconds` and was answered `status`. */
+  record (id: string, plugin: string, skill: string, seconds: number, status: number): void {
     let s = this.#series.get(id)
     if (s === undefined) {
-      s = { plugin, skill, count: 0, sum: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0) }
+      s = { plugin, skill, count: 0, errors: new Map(), sum: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0) }
       this.#series.set(id, s)
     }
     s.count++
+    if (status >= 400) s.errors.set(status, (s.errors.get(status) ?? 0) + 1)
     s.sum += seconds
     let i = 0
     while (i < this.#bounds.length && seconds > this.#bounds[i]) i++
@@ -64,6 +68,14 @@ export class SkillCallMetrics {
 
   #callSamples (): Sample[] {
     return [...this.#series.values()].map((s) => ({ labels: { plugin: s.plugin, skill: s.skill }, value: s.count }))
+  }
+
+  #errorSamples (): Sample[] {
+    const samples: Sample[] = []
+    for (const s of this.#series.values()) {
+      for (const [status, count] of s.errors) samples.push({ labels: { plugin: s.plugin, skill: s.skill, status: String(status) }, value: count })
+    }
+    return samples
   }
 
   #durationSamples (name: string): Sample[] {

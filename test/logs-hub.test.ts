@@ -228,7 +228,12 @@ t.test('the record event gives each record with its JSON', async (t) => {
   hub.publishLine('p', 'stdout', 4, 'not "plain"')
   hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'm' })
   t.same(seen.map((s) => s.seq), [1, 2, 3])
-  for (const s of seen) t.equal(s.json, hub.jsonAt(s.seq))
+  t.match(seen.map((s) => JSON.parse(s.json)), [
+    { seq: 1, plugin: 'p', stream: 'stdout', pid: 4, level: 'info', msg: 'plain' },
+    { seq: 2, plugin: 'p', stream: 'stdout', pid: 4, level: 'info', msg: 'not "plain"' },
+    { seq: 3, plugin: 'aigis', stream: 'log', level: 'info', msg: 'm' }
+  ])
+  for (const s of seen) t.equal(s.json, hub.jsonAt(s.seq), 'the same text the hub keeps')
 
   // An entry kept past its record's time in the ring still gives the right JSON.
   const small = new LogHub({ capacity: 2 })

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { call, corePlugin, tempDir, writeFiles } from './helper.js'
 import { externalPlugin } from './supervisor-helper.js'
 import { startCli, until } from './cli-helper.js'
+import { groupAlive } from '../src/supervisor/kill-group.js'
 
 // Graceful shutdown of the real CLI: SIGTERM/SIGINT drain (/ready 503, new
 // calls 503, in-flight calls finish), stop every plugin and its process
@@ -31,18 +32,6 @@ function gatePlugin (dir: string, cleanup = `writeFileSync(${JSON.stringify(join
 
 // A process group of three: sh and two sleeping children.
 const sleeper = externalPlugin('plugins/sleeper', 'LAUNCH = ["sh", "-c", "sleep 300 & sleep 300 & wait"]')
-
-/** True while any process of the group, other than a zombie, is alive. */
-function groupAlive (pgid: number): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    let stat: string
-    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8') } catch { continue }
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(pgrp) === pgid && state !== 'Z') return true
-  }
-  return false
-}
 
 async function project (files: (dir: string) => Record<string, string>, config: string): Promise<string> {
   const dir = tempDir('aigis-shutdown-')

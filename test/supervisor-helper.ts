@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { LogRecord } from '../src/log/record.js'
 import type { PluginStatus } from '../src/plugins/status.js'
+import { procStat, STAT } from '../src/supervisor/proc-stat.js'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 
@@ -92,12 +93,8 @@ export function pidAlive (pid: number): boolean {
   } catch {
     return false
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
+  const state = procStat(pid)?.[STAT.state]
+  return state !== undefined && state !== 'Z'
 }
 
 export function waitGone (pid: number, timeoutMs?: number): Promise<true> {

@@ -43,7 +43,6 @@ interface PluginLog {
   id: number
   name: string
   json: string
-  ascii: boolean
   count: number
   byLevel: Float64Array
   recent: Float64Array
@@ -67,7 +66,6 @@ const HAND_OVER_BYTES = 64 * 1024
 /** Records the clock is read for once (and at least once a turn of the event loop). */
 const CLOCK_REUSE = 64
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 /** Anything but printable ASCII other than `"` and `\`: a line without any is written as it is. */
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 
@@ -93,13 +91,6 @@ function text (value: unknown): string {
   if (typeof value === 'string') return value
   if (value === undefined || value === null) return ''
   return typeof value === 'object' ? JSON.stringify(value) : String(value)
-}
-
-export function matches (record: LogRecord, filter: LogFilter): boolean {
-  if (filter.plugins !== undefined && !filter.plugins.has(record.plugin)) return false
-  if (filter.stream !== undefined && record.stream !== filter.stream) return false
-  if (filter.minLevel !== undefined && LEVELS[record.level] < filter.minLevel) return false
-  return true
 }
 
 /** A `record` event whose JSON is read back from the ring only when asked for (made anew once it is gone from there). */
@@ -211,7 +202,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       const { time, level, plugin, stream, msg, pid } = record
       json = JSON.stringify({ seq, time, level, plugin, stream, pid, msg, logError: `fields not serializable: ${(err as Error).message}` })
     }
-    this.#add(record, json, false)
+    this.#add(record, json)
     return record
   }
 
@@ -235,7 +226,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       const end = line.endsWith('\n') ? line.length - 1 : line.length
       const record = { seq, ...fields, time, level: name, plugin, stream, msg } as LogRecord
       record.seq = seq
-      this.#add(record, '{"seq":' + seq + ',' + line.slice(1, end), false)
+      this.#add(record, '{"seq":' + seq + ',' + line.slice(1, end))
       return record
     }
     return this.publish({
@@ -274,7 +265,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       this.#stored(record, seq, bytes, log)
     } else {
       const s = '' + seq
-      this.#store(record, 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middleText(log, stream, pid, level) + JSON.stringify(line).slice(1) + '}\n\n', s.length + 22, false, log)
+      this.#store(record, 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middleText(log, stream, pid, level) + JSON.stringify(line).slice(1) + '}\n\n', s.length + 22, log)
     }
     return record
   }
@@ -318,27 +309,27 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     let log = this.#plugins.get(name)
     if (log === undefined) {
       const json = JSON.stringify(name)
-      log = { id: this.#pluginsById.length, name, json, ascii: PRINTABLE_ASCII.test(json), count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middleBytes: [], middlePid: [] }
+      log = { id: this.#pluginsById.length, name, json, count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middleBytes: [], middlePid: [] }
       this.#plugins.set(name, log)
       this.#pluginsById.push(log)
     }
     return log
   }
 
-  #add (record: LogRecord, json: string, ascii: boolean): void {
+  #add (record: LogRecord, json: string): void {
     const prefix = 'id: ' + (this.#seq + 1) + '\nevent: log\ndata: '
-    this.#store(record, prefix + json + '\n\n', prefix.length, ascii, this.#plugin(record.plugin), json)
+    this.#store(record, prefix + json + '\n\n', prefix.length, this.#plugin(record.plugin), json)
   }
 
   /**
    * Keeps the record's SSE frame (its JSON starts at `dataAt`) in the ring
    * and its JSON line in the turn's lines, counts it, tells listeners.
    */
-  #store (record: LogRecord, frame: string, dataAt: number, ascii: boolean, log: PluginLog, json?: string): void {
+  #store (record: LogRecord, frame: string, dataAt: number, log: PluginLog, json?: string): void {
     const seq = record.seq
-    const bytes = this.#ring.append(seq, frame, dataAt, ascii, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
-    // The ring's write flattened the frame, so this slice is a view, not a copy.
-    this.#lines.append(frame.slice(dataAt, -1), ascii, log.id)
+    const bytes = this.#ring.append(seq, frame, dataAt, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
+    // Copied from the ring's bytes: the frame is encoded once.
+    this.#lines.appendFrom(this.#ring, seq, log.id)
     this.#stored(record, seq, bytes, log, json)
   }
 

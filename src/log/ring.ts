@@ -48,11 +48,6 @@ function putDigits (buffer: Buffer, at: number, n: number): number {
   return at + digits
 }
 
-/** Writes `text` at `at` (room checked by the caller); returns the bytes written. */
-function write (chunk: RawBuffer, at: number, text: string, ascii: boolean): number {
-  return ascii ? chunk.latin1Write(text, at, text.length) : chunk.utf8Write(text, at, chunk.length - at)
-}
-
 export class FrameRing {
   readonly capacity: number
   readonly maxBytes: number
@@ -98,19 +93,15 @@ export class FrameRing {
     return this.#first
   }
 
-  get lastSeq (): number {
-    return this.#last
-  }
-
   /**
    * Appends record `seq` (always lastSeq + 1) as its SSE `frame`, whose JSON
-   * starts at character `dataAt`; `ascii` says the frame is all printable
-   * ASCII (one byte a character, the fast way to encode it). Returns the
+   * starts at character `dataAt` (the prefix before it is ASCII). Returns the
    * frame's length in bytes.
    */
-  append (seq: number, frame: string, dataAt: number, ascii: boolean, plugin: number, stream: number, level: number): number {
-    const start = this.#room(ascii ? frame.length : Buffer.byteLength(frame))
-    const length = write(this.#chunk as RawBuffer, start, frame, ascii)
+  append (seq: number, frame: string, dataAt: number, plugin: number, stream: number, level: number): number {
+    const bytes = Buffer.byteLength(frame)
+    const start = this.#room(bytes)
+    const length = (this.#chunk as RawBuffer).utf8Write(frame, start, bytes)
     return this.#commit(seq, start, length, dataAt, plugin, stream, level)
   }
 
@@ -292,12 +283,6 @@ export class LineBuffer {
   #runs: Array<{ plugin: number, view: Buffer }> = []
   #runPlugin = -1
   #runStart = 0
-
-  /** Appends one record's JSON line (`<json>\n`); `ascii` as for FrameRing#append. */
-  append (line: string, ascii: boolean, plugin: number): void {
-    this.#reserve(ascii ? line.length : Buffer.byteLength(line), plugin)
-    this.#used += write(this.#chunk as RawBuffer, this.#used, line, ascii)
-  }
 
   /** Appends the JSON line of retained record `seq` of `ring`, copied from its frame. */
   appendFrom (ring: FrameRing, seq: number, plugin: number): void {

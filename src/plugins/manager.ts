@@ -55,8 +55,8 @@ class ManagedPlugin {
   runtime?: PluginRuntime
   /** Serializes lifecycle operations on this plugin. */
   queue: Promise<unknown> = Promise.resolve()
-  /** Settles when a boot-time fetch of its source is done: nothing else may write its folder before. */
-  fetching: Promise<void> = Promise.resolve()
+  /** A boot-time fetch of its source, fetched ahead of its turn; nothing else may write its folder before it settles. */
+  prefetch?: Promise<MaterializeResult>
 
   constructor (
     readonly name: string,
@@ -114,23 +114,21 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     // Sources are fetched a few plugins ahead: a copy or a clone mostly waits
     // on the disk or the network, and these waits overlap. Everything else
     // runs one plugin at a time, in the listed order.
-    const fetched = new Map<ManagedPlugin, Promise<MaterializeResult>>()
     const fetchAhead = (i: number): void => {
       const plugin = pending[i]
       // Not for one removed, replaced or started over HTTP meanwhile: its copy would be stray or redundant.
       if (plugin === undefined || this.#plugins.get(plugin.name) !== plugin || plugin.state !== 'stopped') return
-      const fetching = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
-      plugin.fetching = fetching.then(() => {}, () => {}) // a failure is reported by #load, or moot when the plugin is skipped
-      fetched.set(plugin, fetching)
+      plugin.prefetch = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
+      plugin.prefetch.catch(() => {}) // reported by #load, or moot when the plugin is skipped
     }
     for (let i = 0; i < FETCH_AHEAD; i++) fetchAhead(i)
     for (const [i, plugin] of pending.entries()) {
       fetchAhead(i + FETCH_AHEAD)
       // Skip one that was started, removed or replaced over HTTP meanwhile.
       await this.#locked(plugin, async () => {
-        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin, fetched.get(plugin))
+        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin, plugin.prefetch)
       })
-      fetched.delete(plugin)
+      plugin.prefetch = undefined
     }
     this.#ready = true
   }
@@ -171,7 +169,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     await this.#locked(plugin, async () => {
       await this.#stopRuntime(plugin)
       this.#plugins.delete(name)
-      await plugin.fetching
+      await plugin.prefetch?.catch(() => {})
       await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
@@ -277,7 +275,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
 
   /** Copies or clones the source, once a boot-time fetch of it is done (two must never write one folder). */
   async #materialize (plugin: ManagedPlugin): Promise<MaterializeResult> {
-    await plugin.fetching
+    await plugin.prefetch?.catch(() => {})
     return await materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
   }
 

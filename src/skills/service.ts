@@ -32,7 +32,7 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
 /** An error a caller sees, tagged with the plugin and skill it concerns. */
 type TaggedError = Error & { statusCode?: number, code?: string, plugin?: string, skill?: string }
 
-function tag<E extends TaggedError> (err: E, plugin: string, skill: string): E {
+export function tag<E extends TaggedError> (err: E, plugin: string, skill: string): E {
   err.plugin = plugin
   err.skill = skill
   return err

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { groupAlive, terminateGroup } from './kill-group.js'
+import { procStat, STAT } from './proc-stat.js'
 
 // Plugin processes run in process groups of their own, so a server killed
 // without a chance to stop them (SIGKILL, the OOM killer) leaves them
@@ -25,12 +26,7 @@ const LEFTOVER_STOP_MS = 2000
 
 /** A process's start time, or undefined when it is gone (or there is no /proc). */
 function startTime (pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
+  return procStat(pid)?.[STAT.starttime]
 }
 
 export interface Leftover {
@@ -41,6 +37,8 @@ export interface Leftover {
 
 export class GroupRecords {
   readonly #dir: string
+  /** This server's start time, written with each group: the mark that the group's server still runs. */
+  readonly #ownerStarted = startTime(process.pid)
 
   constructor (dir: string) {
     this.#dir = dir
@@ -49,9 +47,8 @@ export class GroupRecords {
   /** Writes down a group this server started (its leader's pid is its id). */
   started (plugin: string, pgid: number): void {
     const started = startTime(pgid)
-    const ownerStarted = startTime(process.pid)
-    if (started === undefined || ownerStarted === undefined) return
-    const record: GroupRecord = { pgid, started, owner: process.pid, ownerStarted }
+    if (started === undefined || this.#ownerStarted === undefined) return
+    const record: GroupRecord = { pgid, started, owner: process.pid, ownerStarted: this.#ownerStarted }
     mkdirSync(this.#dir, { recursive: true })
     writeFileSync(this.#file(plugin), JSON.stringify(record))
   }

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { procStat, STAT } from './proc-stat.js'
 
 // A supervised program runs as the leader of its own process group (spawned
 // detached), so signalling the group reaches its children and grandchildren
@@ -40,15 +41,8 @@ function hasLivingMember (pgid: number): boolean {
     return true
   }
   for (const pid of pids) {
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    } catch {
-      continue // ended meanwhile
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true
+    const fields = procStat(pid) // undefined: ended meanwhile
+    if (fields !== undefined && Number(fields[STAT.pgrp]) === pgid && fields[STAT.state] !== 'Z' && fields[STAT.state] !== 'X') return true
   }
   return false
 }

@@ -150,7 +150,8 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
 
     // Nothing left to do: exited (ended on its own) or fatal (restarts used up on failures).
     this.#wanted = false
-    this.#ctx.groups?.ended()
+    // Crossed out once what the leader left in its group is gone too, unless a new start wrote its own group meanwhile.
+    void Promise.allSettled(this.#leftovers).then(() => { if (this.#child === undefined) this.#ctx.groups?.ended() })
     const fatal = budget > 0 && !isCleanExit(exit)
     const state: PluginState = fatal ? 'fatal' : 'exited'
     const error = fatal

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs'
+
+/** Indexes into what `procStat` returns (proc(5) field number minus 3). */
+export const STAT = { state: 0, pgrp: 2, utime: 11, stime: 12, starttime: 19 } as const
+
+/**
+ * The fields of `/proc/<pid>/stat` after the command name, the state first;
+ * undefined when the process is gone or there is no /proc. The name may hold
+ * spaces and parentheses, so the fields start after its last `)`.
+ */
+export function procStat (pid: number | string): string[] | undefined {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  } catch {
+    return undefined
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
