@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { Skill } from '../src/skills/registry.js'
 import { errorMessage, SkillResultInvalid } from '../src/errors.js'
+import { tag } from '../src/skills/service.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -30,7 +31,7 @@ function answer (reply: FastifyReply, skill: Skill, result: unknown): void {
   try {
     body = JSON.stringify(result)
   } catch (err) { // BigInt, a cycle, a throwing toJSON; the error handler logs it
-    return void reply.send(Object.assign(new SkillResultInvalid(skill.id, errorMessage(err)), { plugin: skill.plugin, skill: skill.name }))
+    return void reply.send(tag(new SkillResultInvalid(skill.id, errorMessage(err)), skill.plugin, skill.name))
   }
   reply.type(JSON_TYPE).send(body)
 }
