@@ -24,6 +24,9 @@ import skillRoutes from '../routes/skills.js'
 import logRoutes from '../routes/logs.js'
 import metricsRoutes from '../routes/metrics.js'
 
+/** The binding Fastify gives a request's child logger (its default `requestIdLogLabel`). */
+const REQUEST_ID = 'reqId'
+
 export interface AppOptions {
   /** The main config file (TOML). */
   config: string
@@ -83,13 +86,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const logFiles = new LogFiles(hub, { dir: join(dataDir, 'logs'), maxSize: options.logFileSize, maxFiles: options.logFiles })
 
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger as unknown as FastifyBaseLogger,
+    loggerInstance: requestsShareLogger(logger) as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request lines would drown plugin output in /logs; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    // One pino child per request costs ~15% of a skill call's throughput; requests
-    // log through the server's logger instead (errors carry method and url).
-    childLoggerFactory: (logger) => logger,
     ajv: { customOptions: { removeAdditional: false } }
   })
 
@@ -148,6 +148,23 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await logFiles.close() // after the plugins, so their last lines are in the files
   })
   return app
+}
+
+/**
+ * The server's logger as Fastify gets it: the child Fastify asks for on
+ * every request (bound to its reqId) is the logger itself. A pino child a
+ * request cost ~15% of a skill call's throughput, and a `childLoggerFactory`
+ * doing the same makes Fastify check the returned logger's methods on every
+ * request; requests log through the server's logger instead (errors carry
+ * method and url). Any other child (a plugin's, with a level) is a real one.
+ */
+function requestsShareLogger (logger: AigisLogger): AigisLogger {
+  const shared: AigisLogger = Object.create(logger)
+  shared.child = ((bindings: Record<string, unknown>, options?: Record<string, unknown>) => {
+    const requestChild = bindings[REQUEST_ID] !== undefined && options?.level === undefined && options?.serializers === undefined
+    return requestChild ? shared : logger.child(bindings, options)
+  }) as AigisLogger['child']
+  return shared
 }
 
 /** The address subprocesses use to call back into this server. */
