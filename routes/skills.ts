@@ -7,13 +7,6 @@ import { tag } from '../src/skills/service.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The skill a call to the skill route reached (null before it was found, and on other routes). */
-    skill: Skill | null
-  }
-}
-
 function skillInfo (skill: Skill): Record<string, unknown> {
   const { summary: _summary, description: _description, ...schema } = skill.schema
   return {
@@ -59,7 +52,6 @@ function clientGone (reply: FastifyReply): AbortSignal {
  */
 const skills: FastifyPluginAsyncTypebox = async (app) => {
   const { skills: registry, service } = app.aigis
-  app.decorateRequest('skill', null)
 
   app.get('/skills', {
     schema: {
@@ -78,7 +70,6 @@ const skills: FastifyPluginAsyncTypebox = async (app) => {
     // once, without the promise and microtask turns an async function costs.
     const { plugin, '*': name } = request.params
     const skill = service.find(plugin, name)
-    request.skill = skill // the metrics hook needs it, without a second lookup
     const result = service.invoke(skill, request.body, () => clientGone(reply))
     if (isPromise(result)) result.then((value) => answer(reply, skill, value), (err: unknown) => reply.send(err))
     else answer(reply, skill, result)

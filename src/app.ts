@@ -151,19 +151,20 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 }
 
 /**
- * The server's logger as Fastify gets it: the child Fastify asks for on
- * every request (bound to its reqId) is the logger itself. A pino child a
- * request cost ~15% of a skill call's throughput, and a `childLoggerFactory`
- * doing the same makes Fastify check the returned logger's methods on every
- * request; requests log through the server's logger instead (errors carry
- * method and url). Any other child (a plugin's, with a level) is a real one.
+ * The server's logger as Fastify gets it: the child Fastify makes for every
+ * request (bound to its reqId) is the logger itself, so requests log through
+ * the server's logger (errors carry method and url). A pino child a request
+ * cost ~15% of a skill call's throughput, and a `childLoggerFactory` doing the
+ * same makes Fastify check the returned logger's methods on every request.
+ * Other children are real ones, and share the same way: Fastify's own logger
+ * is a child (with its serializers) of the one it is given.
  */
 function requestsShareLogger (logger: AigisLogger): AigisLogger {
   const shared: AigisLogger = Object.create(logger)
   shared.child = ((bindings: Record<string, unknown>, options?: Record<string, unknown>) => {
     const requestChild = bindings[REQUEST_ID] !== undefined && options?.level === undefined && options?.serializers === undefined
-    return requestChild ? shared : logger.child(bindings, options)
-  }) as AigisLogger['child']
+    return requestChild ? shared : requestsShareLogger(logger.child(bindings, options))
+  }) as unknown as AigisLogger['child']
   return shared
 }
 

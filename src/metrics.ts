@@ -38,13 +38,9 @@ async function metrics (app: FastifyInstance): Promise<void> {
   const skillCalls = new SkillCallMetrics(registry, { calls: 'aigis_skill_calls_total', errors: 'aigis_skill_errors_total', duration: 'aigis_skill_duration_seconds' }, DURATION_BUCKETS)
 
   const onSkillResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    // Set by the route once it found the skill; a call refused before (a bad body, auth) is looked up here.
-    let skill = request.skill
-    if (skill === null) {
-      const params = request.params as { plugin?: string, '*'?: string }
-      skill = skills.get(params.plugin ?? '', params['*'] ?? '') ?? null
-    }
-    if (skill !== null) skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000, reply.statusCode)
+    const params = request.params as { plugin?: string, '*'?: string }
+    const skill = skills.get(params.plugin ?? '', params['*'] ?? '')
+    if (skill !== undefined) skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000, reply.statusCode)
     done()
   }
 
