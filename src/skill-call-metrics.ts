@@ -1,10 +1,11 @@
 import type { Metric, Registry } from 'prom-client'
 
 // Skill call counts, error counts and durations, kept as plain numbers per
-// skill and turned into Prometheus series only when scraped. prom-client's labelled children
-// hash their label values on every inc() and observe(); on the skill-call hot
-// path that was a measurable share of a call (see bench/skills.bench.ts), and
-// here a call costs a bucket search and three additions.
+// skill and turned into Prometheus series only when scraped. prom-client's
+// labelled children hash their label values on every inc() and observe(); on
+// the skill-call hot path that was a measurable share of a call (see
+// bench/skills.bench.ts), and here a call costs a bucket search and three
+// additions.
 //
 // The three series are registered on the app's prom-client registry as metric
 // objects of their own (name, help, type and `get()`, the shape the registry

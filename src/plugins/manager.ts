@@ -64,6 +64,11 @@ class ManagedPlugin {
     readonly source: string,
     readonly log: AigisLogger
   ) {}
+
+  /** Settles once a boot-time fetch of its source (if any) is over, however it ended. */
+  async prefetchDone (): Promise<void> {
+    await this.prefetch?.catch(() => {})
+  }
 }
 
 /**
@@ -114,19 +119,21 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     // Sources are fetched a few plugins ahead: a copy or a clone mostly waits
     // on the disk or the network, and these waits overlap. Everything else
     // runs one plugin at a time, in the listed order.
+    // A plugin removed, replaced or started over HTTP meanwhile is skipped: boot
+    // neither fetches it (the copy would be stray or redundant) nor loads it.
+    const awaitsBoot = (plugin: ManagedPlugin): boolean =>
+      this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped'
     const fetchAhead = (i: number): void => {
       const plugin = pending[i]
-      // Not for one removed, replaced or started over HTTP meanwhile: its copy would be stray or redundant.
-      if (plugin === undefined || this.#plugins.get(plugin.name) !== plugin || plugin.state !== 'stopped') return
+      if (plugin === undefined || !awaitsBoot(plugin)) return
       plugin.prefetch = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
       plugin.prefetch.catch(() => {}) // reported by #load, or moot when the plugin is skipped
     }
     for (let i = 0; i < FETCH_AHEAD; i++) fetchAhead(i)
     for (const [i, plugin] of pending.entries()) {
       fetchAhead(i + FETCH_AHEAD)
-      // Skip one that was started, removed or replaced over HTTP meanwhile.
       await this.#locked(plugin, async () => {
-        if (this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped') await this.#load(plugin, plugin.prefetch)
+        if (awaitsBoot(plugin)) await this.#load(plugin, plugin.prefetch)
       })
       plugin.prefetch = undefined
     }
@@ -169,7 +176,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     await this.#locked(plugin, async () => {
       await this.#stopRuntime(plugin)
       this.#plugins.delete(name)
-      await plugin.prefetch?.catch(() => {})
+      await plugin.prefetchDone()
       await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
@@ -275,7 +282,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
 
   /** Copies or clones the source, once a boot-time fetch of it is done (two must never write one folder). */
   async #materialize (plugin: ManagedPlugin): Promise<MaterializeResult> {
-    await plugin.prefetch?.catch(() => {})
+    await plugin.prefetchDone()
     return await materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
   }
 

@@ -72,15 +72,16 @@ export class GroupRecords {
     }
     const ending: Array<Promise<Leftover | undefined>> = files.map(async (file) => {
       const plugin = file.slice(0, -'.json'.length)
+      const path = this.#file(plugin)
       let record: GroupRecord
       try {
-        record = JSON.parse(readFileSync(join(this.#dir, file), 'utf8')) as GroupRecord
+        record = JSON.parse(readFileSync(path, 'utf8')) as GroupRecord
       } catch {
-        rmSync(join(this.#dir, file), { force: true })
+        rmSync(path, { force: true })
         return undefined
       }
       if (startTime(record.owner) === record.ownerStarted) return undefined
-      rmSync(join(this.#dir, file), { force: true })
+      rmSync(path, { force: true })
       // A living leader must be the one written down; without its leader, a
       // group id cannot have been handed out again while members remain.
       const leader = startTime(record.pgid)
