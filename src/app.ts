@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { join, resolve } from 'node:path'
 import { loadMainConfig, type MainConfig } from './config/main-config.js'
 import { LogHub, type LogHubOptions } from './log/hub.js'
@@ -23,9 +23,6 @@ import pluginRoutes from '../routes/plugins.js'
 import skillRoutes from '../routes/skills.js'
 import logRoutes from '../routes/logs.js'
 import metricsRoutes from '../routes/metrics.js'
-
-/** The binding Fastify gives a request's child logger (its default `requestIdLogLabel`). */
-const REQUEST_ID = 'reqId'
 
 export interface AppOptions {
   /** The main config file (TOML). */
@@ -85,11 +82,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const dataDir = resolve(options.dataDir)
   const logFiles = new LogFiles(hub, { dir: join(dataDir, 'logs'), maxSize: options.logFileSize, maxFiles: options.logFiles })
 
+  // Fastify gets no logger: aigis logs through its own (`app.aigis.logger`),
+  // and the root error handler logs what fails. A Fastify logger, even with
+  // request logging off, makes Fastify time and watch every response
+  // ('finish' and 'error' listeners, a child logger a request): about 6% of a
+  // skill call (see bench/skills.bench.ts).
   const app: FastifyInstance = Fastify({
-    loggerInstance: requestsShareLogger(logger) as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    // Per-request lines would drown plugin output in /logs; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false } }
   })
 
@@ -137,6 +136,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes)
 
   app.addHook('onListen', async () => {
+    // Said at any LOG_LEVEL: as a lifecycle line when `info` is filtered out.
+    const listening = `Server listening at ${app.listeningOrigin}`
+    if (logger.isLevelEnabled('info')) logger.info(listening)
+    else logger.boot(listening)
     // Not awaited: the server answers (and /ready says 503) while plugins load.
     plugins.loadAll(config.plugins).then(markLoaded, (err) => {
       logger.error({ err }, 'loading plugins failed')
@@ -148,24 +151,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await logFiles.close() // after the plugins, so their last lines are in the files
   })
   return app
-}
-
-/**
- * The server's logger as Fastify gets it: the child Fastify makes for every
- * request (bound to its reqId) is the logger itself, so requests log through
- * the server's logger (errors carry method and url). A pino child a request
- * cost ~15% of a skill call's throughput, and a `childLoggerFactory` doing the
- * same makes Fastify check the returned logger's methods on every request.
- * Other children are real ones, and share the same way: Fastify's own logger
- * is a child (with its serializers) of the one it is given.
- */
-function requestsShareLogger (logger: AigisLogger): AigisLogger {
-  const shared: AigisLogger = Object.create(logger)
-  shared.child = ((bindings: Record<string, unknown>, options?: Record<string, unknown>) => {
-    const requestChild = bindings[REQUEST_ID] !== undefined && options?.level === undefined && options?.serializers === undefined
-    return requestChild ? shared : requestsShareLogger(logger.child(bindings, options))
-  }) as unknown as AigisLogger['child']
-  return shared
 }
 
 /** The address subprocesses use to call back into this server. */

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import createError from '@fastify/error'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SKILL_ROUTE } from './skills/registry.js'
 
 // Bearer-token auth, on when the server has an admin token (AIGIS_TOKEN).
 //
@@ -34,7 +35,6 @@ declare module 'fastify' {
 }
 
 const ADMIN: Caller = Object.freeze({ role: 'admin' })
-const SKILL_ROUTE = '/skills/:plugin/*'
 const BEARER = /^bearer +(\S+) *$/i
 
 function digest (token: string): Buffer {
@@ -98,6 +98,7 @@ async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> 
   const adminHeader = Buffer.from(`Bearer ${options.token}`, 'latin1')
   const received = Buffer.alloc(adminHeader.length)
   const { tokens, hasPlugin = () => true } = options
+  const log = app.aigis.logger
 
   const authenticate = (header: string | undefined): Caller | undefined => {
     if (header === undefined) return undefined
@@ -117,12 +118,12 @@ async function auth (app: FastifyInstance, options: AuthOptions): Promise<void> 
     const caller = authenticate(request.headers.authorization)
     if (caller === undefined) {
       // debug, not warn: scanners would otherwise flood the central log.
-      request.log.debug({ method: request.method, url, header: request.headers.authorization === undefined ? 'missing' : 'invalid' }, 'unauthorized request')
+      log.debug({ method: request.method, url, header: request.headers.authorization === undefined ? 'missing' : 'invalid' }, 'unauthorized request')
       void reply.header('www-authenticate', 'Bearer realm="aigis"')
       return done(new Unauthorized())
     }
     if (caller.role === 'plugin' && !(request.method === 'GET' || request.method === 'HEAD' || (skillRoute && request.method === 'POST'))) {
-      request.log.warn({ caller: caller.plugin, method: request.method, url }, 'plugin token refused')
+      log.warn({ caller: caller.plugin, method: request.method, url }, 'plugin token refused')
       return done(new Forbidden(request.method, url ?? request.url.split('?')[0]))
     }
     request.caller = caller

@@ -3,7 +3,6 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { LogHub } from './log/hub.js'
-import { LEVELS } from './log/levels.js'
 import { logToStdout } from './log/stdout.js'
 import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
 import { packageVersion } from './version.js'
@@ -28,26 +27,26 @@ type Detach = () => void | Promise<void>
 function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): void {
   // close-with-grace exits right after these return: whatever stdout has not written by then is lost.
   const forced = (why: string): void => {
-    app.log.fatal(`${why}: killing every plugin process group and exiting now`)
+    app.aigis.logger.fatal(`${why}: killing every plugin process group and exiting now`)
     app.aigis.plugins.killAll()
     void detachStdout()
   }
   closeWithGrace({
     delay: (settings.shutdownTimeout + CLOSE_GRACE_S) * 1000,
-    logger: { error: (message: unknown) => app.log.error(String(message)) },
+    logger: { error: (message: unknown) => app.aigis.logger.error(String(message)) },
     onSecondSignal: (signal) => forced(`second ${signal}`),
     onSecondError: () => forced('second error while shutting down'),
     onTimeout: (delay) => forced(`shutdown took longer than ${delay / 1000} s`)
   }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info(`${signal ?? 'shutdown'} received, shutting down`)
+    if (err !== undefined) app.aigis.logger.error({ err }, 'shutting down after an error')
+    else app.aigis.logger.info(`${signal ?? 'shutdown'} received, shutting down`)
     const drained = await app.drain(settings.shutdownTimeout * 1000)
-    if (!drained) app.log.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
+    if (!drained) app.aigis.logger.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
     // Whatever is still connected (SSE streams) gets a moment to end on its own, then is cut, so close can finish.
     const cut = setTimeout(() => app.server.closeAllConnections(), CONNECTIONS_GRACE_S * 1000).unref()
     await app.close()
     clearTimeout(cut)
-    app.log.info('stopped')
+    app.aigis.logger.info('stopped')
     await detachStdout()
   })
 }
@@ -77,23 +76,19 @@ async function main (): Promise<void> {
     await detachStdout()
     process.exit(1)
   }
-  for (const warning of warnings) app.log.warn(warning)
+  for (const warning of warnings) app.aigis.logger.warn(warning)
   handleShutdown(app, settings, detachStdout)
 
   try {
     await app.listen({ host: settings.host, port: settings.port })
   } catch (err) {
-    app.log.fatal({ err }, `cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`)
+    app.aigis.logger.fatal({ err }, `cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`)
     await app.close()
     await detachStdout()
     process.exit(1)
   }
-  // Fastify says where it listens at `info`; at a quieter LOG_LEVEL say it as a lifecycle line.
-  if (LEVELS[settings.logLevel] > LEVELS.info) {
-    app.aigis.logger.boot(`Server listening at ${app.listeningOrigin}`)
-  }
   if (settings.token === undefined && !isLoopback(settings.host)) {
-    app.log.warn(`!!! NO AUTH: listening on ${settings.host} without AIGIS_TOKEN: anyone who can reach this address can call every skill and start, stop and add plugins. Set AIGIS_TOKEN (or AIGIS_TOKEN_FILE), or listen on 127.0.0.1. !!!`)
+    app.aigis.logger.warn(`!!! NO AUTH: listening on ${settings.host} without AIGIS_TOKEN: anyone who can reach this address can call every skill and start, stop and add plugins. Set AIGIS_TOKEN (or AIGIS_TOKEN_FILE), or listen on 127.0.0.1. !!!`)
   }
 }
 

@@ -29,13 +29,18 @@ function codeFor (err: AigisError, statusCode: number): string {
  * code, plugin?, skill? }`. 4xx messages are shown as they are; a 5xx that is
  * not a skill's own failure is logged and its message hidden.
  */
+/** The status an error is answered with: its own 4xx/5xx `statusCode`, else 500. */
+export function statusOf (err: { statusCode?: number }): number {
+  return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+}
+
 async function errorHandling (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: AigisError, request, reply) => {
-    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    const statusCode = statusOf(err)
     const code = codeFor(err, statusCode)
     const shown = statusCode < 500 || code.startsWith('AIGIS_SKILL_') || code === 'AIGIS_SKILL_FAILED'
     if (statusCode >= 500 && code !== 'AIGIS_SKILL_FAILED') {
-      request.log.error({ err, url: request.url }, `request failed: ${err.message}`)
+      app.aigis.logger.error({ err, url: request.url }, `request failed: ${err.message}`)
     }
     const body: Record<string, unknown> = {
       statusCode,

@@ -3,6 +3,7 @@ import createError from '@fastify/error'
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SKILL_ROUTE } from './skills/registry.js'
 
 // Refusing work the server cannot do well, with a 503 a client can retry,
 // instead of answering late or falling over:
@@ -41,8 +42,8 @@ declare module 'fastify' {
     /**
      * Starts draining: /ready answers 503, new requests (but /health and
      * /metrics) get 503, and the promise resolves once in-flight requests
-     * that change something (every method but GET/HEAD) are done, or after
-     * `timeoutMs`. Resolves true when nothing was left in flight.
+     * that change something (every method but GET/HEAD) and skill calls are
+     * done, or after `timeoutMs`. Resolves true when nothing was left in flight.
      */
     drain: (timeoutMs: number) => Promise<boolean>
     /** True once `drain()` was called. */
@@ -89,8 +90,8 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
       const sample = app.memoryUsage() as Sample
       const over = checked.find(([key, limit]) => sample[key] > limit)
       const now = over === undefined ? undefined : NAMES[over[0]]
-      if (now !== undefined && pressure === undefined) app.log.warn({ type: now, value: sample[over![0]], limit: over![1] }, `under pressure (${now}): answering 503 to new requests`)
-      if (now === undefined && pressure !== undefined) app.log.info(`no longer under pressure (${pressure})`)
+      if (now !== undefined && pressure === undefined) app.aigis.logger.warn({ type: now, value: sample[over![0]], limit: over![1] }, `under pressure (${now}): answering 503 to new requests`)
+      if (now === undefined && pressure !== undefined) app.aigis.logger.info(`no longer under pressure (${pressure})`)
       if (now !== undefined && now !== pressure) overloaded = answer(new Overloaded(now))
       pressure = now
     }, sampleInterval).unref()
@@ -118,8 +119,10 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
   app.addHook('onRoute', (route) => {
     if (NEVER_SHED.has(route.url)) return
     const ready = route.url === READY
-    // Reads (and SSE streams) are not waited for on shutdown; a call or a lifecycle change is.
-    const tracked = ([] as string[]).concat(route.method).some((m) => m !== 'GET' && m !== 'HEAD')
+    // Reads (and SSE streams) are not waited for on shutdown; a lifecycle
+    // change is, and so is a skill call, which the skill service counts
+    // itself (it knows when a skill ends without watching every response).
+    const tracked = route.url !== SKILL_ROUTE && ([] as string[]).concat(route.method).some((m) => m !== 'GET' && m !== 'HEAD')
     const shed = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       if (draining || pressure !== undefined) return refuse(reply, ready)
       if (tracked && request.method !== 'GET' && request.method !== 'HEAD') {
@@ -132,12 +135,14 @@ async function loadShedding (app: FastifyInstance, options: LoadSheddingOptions)
   })
 
   app.decorate('draining', { getter: () => draining })
+  const requestsDone = async (): Promise<void> => {
+    if (inFlight > 0) await new Promise<void>((resolve) => { settled = resolve })
+  }
   app.decorate('drain', async (timeoutMs: number): Promise<boolean> => {
     draining = true
-    if (inFlight === 0) return true
     let timer: NodeJS.Timeout | undefined
     const done = await Promise.race([
-      new Promise<true>((resolve) => { settled = () => resolve(true) }),
+      Promise.all([requestsDone(), app.aigis.service.idle()]).then(() => true),
       new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs) })
     ])
     clearTimeout(timer)

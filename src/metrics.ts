@@ -1,15 +1,15 @@
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { SERVER_PLUGIN } from './log/record.js'
 import { PLUGIN_STATES, type PluginStatus } from './plugins/status.js'
 import { SkillCallMetrics } from './skill-call-metrics.js'
 
 // Prometheus metrics, one registry per app (two apps in one process never
 // share a series). Everything is pushed by the engine's own events: skill
-// calls by an onResponse hook on the one skill route (counted in plain
-// numbers, see skill-call-metrics.ts), plugin states and restarts by the
-// plugin manager's `state` events. Log record counts and the SSE client
+// calls by the skill route itself (counted in plain numbers, see
+// skill-call-metrics.ts), plugin states and restarts by the plugin manager's
+// `state` events. Log record counts and the SSE client
 // count are read from the hub at scrape time.
 //
 // Label values come from registered skills and known plugins only, never from
@@ -17,6 +17,8 @@ import { SkillCallMetrics } from './skill-call-metrics.js'
 
 export interface AigisMetrics {
   registry: Registry
+  /** Where the skill route reports each call. */
+  skillCalls: SkillCallMetrics
 }
 
 declare module 'fastify' {
@@ -25,31 +27,15 @@ declare module 'fastify' {
   }
 }
 
-const SKILL_ROUTE = '/skills/:plugin/*'
 // Skills range from microseconds (a constant) to the 30 s timeout.
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 async function metrics (app: FastifyInstance): Promise<void> {
-  const { skills, plugins, hub } = app.aigis
+  const { plugins, hub } = app.aigis
   const registry = new Registry()
-  app.decorate('metrics', { registry } satisfies AigisMetrics)
   collectDefaultMetrics({ register: registry })
-
   const skillCalls = new SkillCallMetrics(registry, { calls: 'aigis_skill_calls_total', errors: 'aigis_skill_errors_total', duration: 'aigis_skill_duration_seconds' }, DURATION_BUCKETS)
-
-  const onSkillResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    const params = request.params as { plugin?: string, '*'?: string }
-    const skill = skills.get(params.plugin ?? '', params['*'] ?? '')
-    if (skill !== undefined) skillCalls.record(skill.id, skill.plugin, skill.name, reply.elapsedTime / 1000, reply.statusCode)
-    done()
-  }
-
-  // Only the skill route gets the hook: every other route pays nothing.
-  app.addHook('onRoute', (route) => {
-    if (route.url !== SKILL_ROUTE || route.method !== 'POST') return
-    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]
-    route.onResponse = [...existing, onSkillResponse] as typeof route.onResponse
-  })
+  app.decorate('metrics', { registry, skillCalls } satisfies AigisMetrics)
 
   const pluginState = new Gauge({
     name: 'aigis_plugin_state',

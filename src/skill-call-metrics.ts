@@ -1,11 +1,18 @@
 import type { Metric, Registry } from 'prom-client'
+import type { Skill } from './skills/registry.js'
 
 // Skill call counts, error counts and durations, kept as plain numbers per
 // skill and turned into Prometheus series only when scraped. prom-client's
 // labelled children hash their label values on every inc() and observe(); on
 // the skill-call hot path that was a measurable share of a call (see
-// bench/skills.bench.ts), and here a call costs a bucket search and three
+// bench/skills.bench.ts), and here a call costs a bucket search and a few
 // additions.
+//
+// The skill route reports to it directly (no onResponse hook, which would
+// make Fastify watch every response): a call answered with the skill's
+// result is `record`ed; a call that failed is `observe`d when the skill
+// ends, and `count`ed by the route's onError hook with the status it is
+// answered, as are calls refused before the skill ran (bad JSON, too large).
 //
 // The three series are registered on the app's prom-client registry as metric
 // objects of their own (name, help, type and `get()`, the shape the registry
@@ -14,9 +21,12 @@ import type { Metric, Registry } from 'prom-client'
 interface SkillSeries {
   plugin: string
   skill: string
+  /** Calls answered. */
   count: number
   /** Calls answered with a 4xx or 5xx, by status. */
   errors: Map<number, number>
+  /** Calls that reached the skill, and their total time. */
+  observed: number
   sum: number
   /** Observations per bucket (not cumulative); the last slot is +Inf. */
   buckets: number[]
@@ -33,18 +43,42 @@ export class SkillCallMetrics {
     this.#bounds = bounds
     this.#register(registry, names.calls, 'Skill calls answered, by skill', 'counter', () => this.#callSamples())
     this.#register(registry, names.errors, 'Skill calls answered with a 4xx or 5xx, by skill and status', 'counter', () => this.#errorSamples())
-    this.#register(registry, names.duration, 'Time to answer a skill call, by skill', 'histogram', () => this.#durationSamples(names.duration))
+    this.#register(registry, names.duration, 'Time a skill took to give its result or fail, by skill', 'histogram', () => this.#durationSamples(names.duration))
   }
 
-  /** One answered call of skill `id` that took `seconds` and was answered `status`. */
-  record (id: string, plugin: string, skill: string, seconds: number, status: number): void {
-    let s = this.#series.get(id)
+  /** A call answered with the skill's result (`status` 200 or 204) after `seconds`. */
+  record (skill: Skill, status: number, seconds: number): void {
+    const s = this.#seriesOf(skill)
+    this.#count(s, status)
+    this.#observe(s, seconds)
+  }
+
+  /** The time a call that failed spent in the skill (it is counted by `count`). */
+  observe (skill: Skill, seconds: number): void {
+    this.#observe(this.#seriesOf(skill), seconds)
+  }
+
+  /** A call answered `status` without the skill's result: it failed, or was refused before the skill ran. */
+  count (skill: Skill, status: number): void {
+    this.#count(this.#seriesOf(skill), status)
+  }
+
+  #seriesOf (skill: Skill): SkillSeries {
+    let s = this.#series.get(skill.id)
     if (s === undefined) {
-      s = { plugin, skill, count: 0, errors: new Map(), sum: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0) }
-      this.#series.set(id, s)
+      s = { plugin: skill.plugin, skill: skill.name, count: 0, errors: new Map(), observed: 0, sum: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0) }
+      this.#series.set(skill.id, s)
     }
+    return s
+  }
+
+  #count (s: SkillSeries, status: number): void {
     s.count++
     if (status >= 400) s.errors.set(status, (s.errors.get(status) ?? 0) + 1)
+  }
+
+  #observe (s: SkillSeries, seconds: number): void {
+    s.observed++
     s.sum += seconds
     let i = 0
     while (i < this.#bounds.length && seconds > this.#bounds[i]) i++
@@ -88,9 +122,9 @@ export class SkillCallMetrics {
         samples.push({ labels: { plugin: s.plugin, skill: s.skill, le }, value: cumulative, metricName: `${name}_bucket` })
       })
       samples.push(
-        { labels: { plugin: s.plugin, skill: s.skill, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` },
+        { labels: { plugin: s.plugin, skill: s.skill, le: '+Inf' }, value: s.observed, metricName: `${name}_bucket` },
         { labels: { plugin: s.plugin, skill: s.skill }, value: s.sum, metricName: `${name}_sum` },
-        { labels: { plugin: s.plugin, skill: s.skill }, value: s.count, metricName: `${name}_count` }
+        { labels: { plugin: s.plugin, skill: s.skill }, value: s.observed, metricName: `${name}_count` }
       )
     }
     return samples

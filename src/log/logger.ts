@@ -13,10 +13,10 @@ export interface Loggers {
 }
 
 /**
- * pino loggers whose destination is the log hub, so the server's records,
- * Fastify's and every plugin's `ctx.log` take the same path as subprocess
- * lines. Levels are written by name. The root has no bindings of its own:
- * the server and each plugin are siblings, so no record repeats a key.
+ * pino loggers whose destination is the log hub, so the server's records
+ * and every plugin's `ctx.log` take the same path as subprocess lines.
+ * Levels are written by name. The root has no bindings of its own: the
+ * server and each plugin are siblings, so no record repeats a key.
  */
 export function createLoggers (hub: LogHub, level: LevelName = 'info'): Loggers {
   const root: AigisLogger = pino({

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events'
 
 export type SkillKind = 'function' | 'value'
 
+/** The one HTTP route that serves every skill's `path`. */
+export const SKILL_ROUTE = '/skills/:plugin/*'
+
 /** A skill's optional schema entry from the module's `SCHEMAS` export. */
 export interface SkillSchema {
   summary?: string

@@ -52,6 +52,9 @@ export class SkillService {
   #loggers = new Map<string, AigisLogger>()
   #validator = new SkillValidator()
   #validators = new WeakMap<Skill, ValidateFunction>()
+  /** Skill calls whose promise has not settled (synchronous ones end within their turn). */
+  #pending = 0
+  #whenIdle: Array<() => void> = []
 
   constructor (options: SkillServiceOptions) {
     this.#registry = options.registry
@@ -71,6 +74,11 @@ export class SkillService {
       throw tag(new PluginNotRunning(plugin, state, plugin), plugin, name)
     }
     throw tag(new SkillNotFound(plugin, name), plugin, name)
+  }
+
+  /** Resolves once no skill call is running; shutdown waits for it. */
+  async idle (): Promise<void> {
+    if (this.#pending > 0) await new Promise<void>((resolve) => this.#whenIdle.push(resolve))
   }
 
   /** Calls a skill by id from inside the server (`ctx.aigis`). */
@@ -116,6 +124,7 @@ export class SkillService {
     const parentSignal = parent?.()
     const onAbort = (): void => ctx.abort(parentSignal!.reason)
     parentSignal?.addEventListener('abort', onAbort, { once: true })
+    this.#pending++
     try {
       return await Promise.race([pending, timedOut])
     } catch (err) {
@@ -123,6 +132,7 @@ export class SkillService {
     } finally {
       clearTimeout(timer)
       parentSignal?.removeEventListener('abort', onAbort)
+      if (--this.#pending === 0) for (const resolve of this.#whenIdle.splice(0)) resolve()
     }
   }
 
