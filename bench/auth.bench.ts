@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { inTurns, median, pairedRatio, report, startChild, stopChild, type Measured } from './lib.js'
 
 const TARGET = 0.85
-const ROUNDS = 7
+const ROUNDS = 11
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'auth')
 const TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
@@ -56,7 +56,7 @@ const [bareRun, authRun, openRun] = await inTurns([
   { name: 'bare', url: `http://127.0.0.1:${bare.info.port}/echo`, pid: bare.child.pid! },
   { name: 'auth', url: skillUrl(withAuth.info.port), pid: withAuth.child.pid!, headers: { authorization: `Bearer ${TOKEN}` } },
   { name: 'open', url: skillUrl(open.info.port), pid: open.child.pid! }
-], BODY, ROUNDS, 3)
+], BODY, ROUNDS, 2)
 for (const server of [bare, withAuth, open]) await stopChild(server.child)
 
 const line = (label: string, run: Measured): void => console.log(`${label.padEnd(30)} ${String(Math.round(median(run.rps))).padStart(6)} req/s (rounds: ${run.rps.map(Math.round).join(', ')})   ${median(run.cpu).toFixed(1)} µs CPU/request`)

@@ -81,16 +81,19 @@ async function load (target: Target, body: string, seconds: number): Promise<{ r
 /**
  * Drives every target with POST `body` in turns: a warm-up each, then
  * `rounds` rounds of `seconds` each, the targets one after the other within a
- * round. On a shared machine the speed drifts by tens of percent from one
- * minute to the next; taking turns puts every target through the same drift,
- * and a ratio is then taken round by round (see `pairedRatio`).
+ * round, in reverse order every other round (A B, B A, ...). On a shared
+ * machine the speed drifts by tens of percent from one second to the next;
+ * short rounds taken in turns put every target through the same drift, the
+ * alternating order keeps any one target from always going first, and a
+ * ratio is then taken round by round (see `pairedRatio`).
  */
 export async function inTurns (targets: Target[], body: string, rounds: number, seconds: number): Promise<Measured[]> {
   for (const target of targets) await load(target, body, 1)
   const measured = targets.map(() => ({ rps: [] as number[], cpu: [] as number[] }))
+  const order = [...targets.keys()]
   for (let round = 0; round < rounds; round++) {
-    for (const [i, target] of targets.entries()) {
-      const { rps, cpu } = await load(target, body, seconds)
+    for (const i of round % 2 === 0 ? order : [...order].reverse()) {
+      const { rps, cpu } = await load(targets[i], body, seconds)
       measured[i].rps.push(rps)
       measured[i].cpu.push(cpu)
     }

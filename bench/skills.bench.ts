@@ -9,7 +9,7 @@ import { inTurns, median, pairedRatio, report, startChild, stopChild } from './l
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'skills')
-const ROUNDS = 9
+const ROUNDS = 15
 const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
@@ -59,7 +59,7 @@ const aigis = await startChild(aigisServer(echoConfig, join(work, 'data-echo')))
 const [bareRun, skillRun] = await inTurns([
   { name: 'bare', url: `http://127.0.0.1:${bare.info.port}/echo`, pid: bare.child.pid! },
   { name: 'skill', url: `http://127.0.0.1:${aigis.info.port}/skills/bench/echo`, pid: aigis.child.pid! }
-], BODY, ROUNDS, 3)
+], BODY, ROUNDS, 2)
 await stopChild(bare.child)
 await stopChild(aigis.child)
 const rounds = (values: number[]): string => values.map(Math.round).join(', ')
