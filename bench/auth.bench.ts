@@ -14,14 +14,13 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { inTurns, median, pairedRatio, report, startChild, stopChild, type Measured } from './lib.js'
+import { aigisServer, BARE_SERVER, BODY, inTurns, median, pairedRatio, report, startChild, stopChild, type Measured } from './lib.js'
 
 const TARGET = 0.85
 const ROUNDS = 11
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'auth')
 const TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
-const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 rmSync(work, { recursive: true, force: true })
@@ -30,24 +29,12 @@ writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.config'), 'PLUGIN_TYPE = "co
 writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.core.ts'), 'export const SKILLS = [\'echo\']\nexport const echo = (input: unknown) => input\n')
 writeFileSync(join(work, 'config.aigis'), '[core]\nbench = "plugins/bench"\n')
 
-const bareServer = `
-import Fastify from 'fastify'
-const app = Fastify()
-app.post('/echo', async (request) => request.body)
-await app.listen({ port: 0, host: '127.0.0.1' })
-console.log(JSON.stringify({ port: app.server.address().port }))`
-
-const aigisServer = (withToken: boolean): string => `
-import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
-const app = await buildApp({ config: ${JSON.stringify(join(work, 'config.aigis'))}, dataDir: ${JSON.stringify(join(work, withToken ? 'data-auth' : 'data-open'))}${withToken ? `, token: ${JSON.stringify(TOKEN)}` : ''} })
-await app.listen({ port: 0, host: '127.0.0.1' })
-await app.aigis.loaded
-console.log(JSON.stringify({ port: app.server.address().port }))`
+const server = (token?: string): string => aigisServer({ config: join(work, 'config.aigis'), dataDir: join(work, token !== undefined ? 'data-auth' : 'data-open'), token })
 
 // All three servers run side by side and take turns under load (see lib.ts inTurns).
-const bare = await startChild(bareServer)
-const withAuth = await startChild(aigisServer(true))
-const open = await startChild(aigisServer(false))
+const bare = await startChild(BARE_SERVER)
+const withAuth = await startChild(server(TOKEN))
+const open = await startChild(server())
 const skillUrl = (port: number): string => `http://127.0.0.1:${port}/skills/bench/echo`
 // Auth really is on: without the token the call is refused.
 const refused = await fetch(skillUrl(withAuth.info.port), { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } })

@@ -2,9 +2,34 @@
 // generator does not share its core), and drive servers with autocannon in
 // turns.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { procStat, STAT } from '../src/supervisor/proc-stat.js'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+/** The JSON body every skill-call bench posts. */
+export const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
+
+/** The baseline: a bare Fastify server whose one route echoes the JSON body. */
+export const BARE_SERVER = `
+import Fastify from 'fastify'
+const app = Fastify()
+app.post('/echo', async (request) => request.body)
+await app.listen({ port: 0, host: '127.0.0.1' })
+console.log(JSON.stringify({ port: app.server.address().port }))`
+
+/** The built aigis app (dist/) on `config`; prints its port and skill count once the plugins are loaded. */
+export function aigisServer (options: { config: string, dataDir: string, token?: string }): string {
+  return `
+import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
+const app = await buildApp(${JSON.stringify(options)})
+await app.listen({ port: 0, host: '127.0.0.1' })
+await app.aigis.loaded
+console.log(JSON.stringify({ port: app.server.address().port, skills: app.aigis.skills.list().length }))`
+}
 
 export interface Started {
   child: ChildProcess

@@ -5,29 +5,14 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { inTurns, median, pairedRatio, report, startChild, stopChild } from './lib.js'
+import { aigisServer, BARE_SERVER, BODY, inTurns, median, pairedRatio, report, startChild, stopChild } from './lib.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'skills')
 const ROUNDS = 15
-const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 rmSync(work, { recursive: true, force: true })
-
-const bareServer = `
-import Fastify from 'fastify'
-const app = Fastify()
-app.post('/echo', async (request) => request.body)
-await app.listen({ port: 0, host: '127.0.0.1' })
-console.log(JSON.stringify({ port: app.server.address().port }))`
-
-const aigisServer = (config: string, dataDir: string) => `
-import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
-const app = await buildApp({ config: ${JSON.stringify(config)}, dataDir: ${JSON.stringify(dataDir)} })
-await app.listen({ port: 0, host: '127.0.0.1' })
-await app.aigis.loaded
-console.log(JSON.stringify({ port: app.server.address().port, skills: app.aigis.skills.list().length }))`
 
 function writePlugin (folder: string, skills: number): void {
   mkdirSync(join(folder, 'AIGIS'), { recursive: true })
@@ -54,8 +39,8 @@ writePlugin(join(work, 'plugins', 'bench'), 1)
 const echoConfig = writeConfig('echo', ['bench'])
 
 // Both servers run side by side and take turns under load (see lib.ts inTurns).
-const bare = await startChild(bareServer)
-const aigis = await startChild(aigisServer(echoConfig, join(work, 'data-echo')))
+const bare = await startChild(BARE_SERVER)
+const aigis = await startChild(aigisServer({ config: echoConfig, dataDir: join(work, 'data-echo') }))
 const [bareRun, skillRun] = await inTurns([
   { name: 'bare', url: `http://127.0.0.1:${bare.info.port}/echo`, pid: bare.child.pid! },
   { name: 'skill', url: `http://127.0.0.1:${aigis.info.port}/skills/bench/echo`, pid: aigis.child.pid! }
@@ -76,7 +61,7 @@ const emptyConfig = writeConfig('empty', [])
 const fullConfig = writeConfig('full', names)
 
 async function bootMs (config: string, dataDir: string, expectSkills: number): Promise<number> {
-  const started = await startChild(aigisServer(config, dataDir))
+  const started = await startChild(aigisServer({ config, dataDir }))
   await stopChild(started.child)
   if (started.info.skills !== expectSkills) throw new Error(`expected ${expectSkills} skills, got ${started.info.skills}`)
   return started.elapsedMs
