@@ -92,6 +92,18 @@ t.test('skill calls, errors and durations by skill', async (t) => {
   t.notOk(samples.some((s) => s.name.startsWith('aigis_skill') && (/^nope|^nobody/.test(s.labels.skill ?? '') || /^nobody/.test(s.labels.plugin ?? ''))), 'no series for unknown skills')
 })
 
+t.test('a call refused before the skill ran is counted with its status, without a duration', async (t) => {
+  const server = await serve(t)
+  t.equal((await server.call('/skills/hello/boom', { method: 'POST', body: '{"oops', headers: { 'content-type': 'application/json' } })).status, 400)
+  t.equal((await server.call('/skills/hello/boom', { method: 'POST' })).status, 500)
+  const samples = await scrape(server)
+  const boom = { plugin: 'hello', skill: 'boom' }
+  t.equal(value(samples, 'aigis_skill_calls_total', boom), 2)
+  t.equal(value(samples, 'aigis_skill_errors_total', { ...boom, status: '400' }), 1, 'the malformed body')
+  t.equal(value(samples, 'aigis_skill_errors_total', { ...boom, status: '500' }), 1)
+  t.equal(value(samples, 'aigis_skill_duration_seconds_count', boom), 1, 'only the call that reached the skill has a duration')
+})
+
 t.test('plugin states follow the plugin, and a removed plugin\'s series go', async (t) => {
   const server = await serve(t)
   let samples = await scrape(server)
