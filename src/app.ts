@@ -85,8 +85,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // Fastify gets no logger: aigis logs through its own (`app.aigis.logger`),
   // and the root error handler logs what fails. A Fastify logger, even with
   // request logging off, makes Fastify time and watch every response
-  // ('finish' and 'error' listeners, a child logger a request): about 6% of a
-  // skill call (see bench/skills.bench.ts).
+  // ('finish' and 'error' listeners, a child logger a request): about 6% of
+  // a skill call's instructions, counted with valgrind (see the README).
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false } }

@@ -25,28 +25,29 @@ const CONNECTIONS_GRACE_S = 2
 type Detach = () => void | Promise<void>
 
 function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): void {
+  const log = app.aigis.logger
   // close-with-grace exits right after these return: whatever stdout has not written by then is lost.
   const forced = (why: string): void => {
-    app.aigis.logger.fatal(`${why}: killing every plugin process group and exiting now`)
+    log.fatal(`${why}: killing every plugin process group and exiting now`)
     app.aigis.plugins.killAll()
     void detachStdout()
   }
   closeWithGrace({
     delay: (settings.shutdownTimeout + CLOSE_GRACE_S) * 1000,
-    logger: { error: (message: unknown) => app.aigis.logger.error(String(message)) },
+    logger: { error: (message: unknown) => log.error(String(message)) },
     onSecondSignal: (signal) => forced(`second ${signal}`),
     onSecondError: () => forced('second error while shutting down'),
     onTimeout: (delay) => forced(`shutdown took longer than ${delay / 1000} s`)
   }, async ({ signal, err }) => {
-    if (err !== undefined) app.aigis.logger.error({ err }, 'shutting down after an error')
-    else app.aigis.logger.info(`${signal ?? 'shutdown'} received, shutting down`)
+    if (err !== undefined) log.error({ err }, 'shutting down after an error')
+    else log.info(`${signal ?? 'shutdown'} received, shutting down`)
     const drained = await app.drain(settings.shutdownTimeout * 1000)
-    if (!drained) app.aigis.logger.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
+    if (!drained) log.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
     // Whatever is still connected (SSE streams) gets a moment to end on its own, then is cut, so close can finish.
     const cut = setTimeout(() => app.server.closeAllConnections(), CONNECTIONS_GRACE_S * 1000).unref()
     await app.close()
     clearTimeout(cut)
-    app.aigis.logger.info('stopped')
+    log.info('stopped')
     await detachStdout()
   })
 }

@@ -9,8 +9,8 @@ import { SkillCallMetrics } from './skill-call-metrics.js'
 // share a series). Everything is pushed by the engine's own events: skill
 // calls by the skill route itself (counted in plain numbers, see
 // skill-call-metrics.ts), plugin states and restarts by the plugin manager's
-// `state` events. Log record counts and the SSE client
-// count are read from the hub at scrape time.
+// `state` events. Log record counts and the SSE client count are read from
+// the hub at scrape time.
 //
 // Label values come from registered skills and known plugins only, never from
 // a raw URL, so random requests cannot grow the number of series.
