@@ -1,3 +1,4 @@
+import './tick-shape.js' // first: see the file
 import Fastify, { type FastifyInstance } from 'fastify'
 import { join, resolve } from 'node:path'
 import { loadMainConfig, type MainConfig } from './config/main-config.js'
