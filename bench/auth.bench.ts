@@ -2,14 +2,16 @@
 // with auth on (AIGIS_TOKEN), POST /skills/<plugin>/echo carrying the bearer
 // token ≥ 0.85× the req/s of a bare Fastify route echoing the same JSON body.
 // Everything the production server has is on: auth, load shedding, metrics.
-// Each server runs in its own process, all three at once; autocannon drives
-// them from this one, in turns (see lib.ts inTurns).
+// Each server runs in its own process, both at once; autocannon drives them
+// from this one, in turns (see lib.ts inTurns).
 //
 // The verdict is on req/s, as the issue states it, taken round by round.
 // The server's CPU time per request (from /proc/<pid>/stat) is printed too:
 // on a 2-core machine autocannon itself may be the limit, and then req/s
-// flatters the slower server, while CPU per request does not. The same skill
-// call without auth shows auth's own cost apart from the skill route's.
+// flatters the slower server, while CPU per request does not. Auth's own
+// cost (the same call without auth is skills.bench.ts) is too small for
+// timing to show on a shared host: counted with callgrind it is about 4% of
+// a call's instructions (see the README).
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { aigisServer, BARE_SERVER, BODY, inTurns, median, pairedRatio, report, startChild, stopChild, type Measured } from './lib.js'
 
 const TARGET = 0.85
-const ROUNDS = 11
+const ROUNDS = 15
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'auth')
 const TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
@@ -29,28 +31,23 @@ writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.config'), 'PLUGIN_TYPE = "co
 writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.core.ts'), 'export const SKILLS = [\'echo\']\nexport const echo = (input: unknown) => input\n')
 writeFileSync(join(work, 'config.aigis'), '[core]\nbench = "plugins/bench"\n')
 
-const server = (token?: string): string => aigisServer({ config: join(work, 'config.aigis'), dataDir: join(work, token !== undefined ? 'data-auth' : 'data-open'), token })
-
-// All three servers run side by side and take turns under load (see lib.ts inTurns).
+// Both servers run side by side and take turns under load (see lib.ts inTurns).
 const bare = await startChild(BARE_SERVER)
-const withAuth = await startChild(server(TOKEN))
-const open = await startChild(server())
+const withAuth = await startChild(aigisServer({ config: join(work, 'config.aigis'), dataDir: join(work, 'data'), token: TOKEN }))
 const skillUrl = (port: number): string => `http://127.0.0.1:${port}/skills/bench/echo`
 // Auth really is on: without the token the call is refused.
 const refused = await fetch(skillUrl(withAuth.info.port), { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } })
 if (refused.status !== 401) throw new Error(`expected 401 without a token, got ${refused.status}`)
-const [bareRun, authRun, openRun] = await inTurns([
+const [bareRun, authRun] = await inTurns([
   { name: 'bare', url: `http://127.0.0.1:${bare.info.port}/echo`, pid: bare.child.pid! },
-  { name: 'auth', url: skillUrl(withAuth.info.port), pid: withAuth.child.pid!, headers: { authorization: `Bearer ${TOKEN}` } },
-  { name: 'open', url: skillUrl(open.info.port), pid: open.child.pid! }
+  { name: 'auth', url: skillUrl(withAuth.info.port), pid: withAuth.child.pid!, headers: { authorization: `Bearer ${TOKEN}` } }
 ], BODY, ROUNDS, 2)
-for (const server of [bare, withAuth, open]) await stopChild(server.child)
+for (const server of [bare, withAuth]) await stopChild(server.child)
 
 const line = (label: string, run: Measured): void => console.log(`${label.padEnd(30)} ${String(Math.round(median(run.rps))).padStart(6)} req/s (rounds: ${run.rps.map(Math.round).join(', ')})   ${median(run.cpu).toFixed(1)} µs CPU/request`)
 line('bare Fastify echo', bareRun)
 line('aigis skill echo, auth on', authRun)
-line('aigis skill echo, auth off', openRun)
-console.log(`CPU per request, bare / auth on: ${pairedRatio(bareRun.cpu, authRun.cpu).toFixed(3)}; auth's own cost: ${(median(authRun.cpu) - median(openRun.cpu)).toFixed(1)} µs/request`)
+console.log(`CPU per request, bare / auth on: ${pairedRatio(bareRun.cpu, authRun.cpu).toFixed(3)} (median of the rounds)`)
 const ratio = pairedRatio(authRun.rps, bareRun.rps)
 const ok = report('skill call with auth / bare route (req/s, median of the rounds)', ratio.toFixed(3), ratio >= TARGET, `≥ ${TARGET}`)
 
