@@ -4,7 +4,8 @@ import { executionAsyncResource } from 'node:async_hooks'
 //
 // Node queues each nextTick callback as a small object it builds property by
 // property (`{ [async_id_symbol]: …, [trigger_async_id_symbol]: …, callback,
-// args }`), and drops it once run. V8 keeps the hidden classes ("maps") of
+// args }`, plus its async context frame in newer versions), and drops it
+// once run. V8 keeps the hidden classes ("maps") of
 // those objects only while one is alive: a full garbage collection with no
 // tick queued frees them, and the next nextTick makes new ones. aigis's boot
 // (plugins imported, sources copied, schemas compiled) runs several such

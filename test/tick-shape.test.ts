@@ -14,7 +14,8 @@ t.test('what is held is a nextTick queue entry', async (t) => {
   const entry = heldTickEntry() as Record<string, unknown>
   t.ok(entry, 'an entry is held once the first tick ran')
   t.same(Object.keys(entry), ['callback', 'args'], 'the shape of a queue entry')
-  t.equal(Object.getOwnPropertySymbols(entry).length, 2, 'plus its async id and trigger id')
+  // Its async id and trigger id; newer Node versions add its async context frame.
+  t.ok(Object.getOwnPropertySymbols(entry).length >= 2, 'plus its async ids, keyed by symbols')
 })
 
 t.test('nextTick stays monomorphic through full garbage collections', async (t) => {
