@@ -12,11 +12,10 @@
 // cost (the same call without auth is skills.bench.ts) is too small for
 // timing to show on a shared host: counted with callgrind it is about 4% of
 // a call's instructions (see the README).
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { aigisServer, BARE_SERVER, BODY, inTurns, median, pairedRatio, report, startChild, stopChild, type Measured } from './lib.js'
+import { aigisServer, BARE_SERVER, BODY, buildDist, inTurns, median, pairedRatio, report, startChild, stopChild, writeCorePlugin, type Measured } from './lib.js'
 
 const TARGET = 0.85
 const ROUNDS = 15
@@ -24,11 +23,9 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'auth')
 const TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
 
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+buildDist()
 rmSync(work, { recursive: true, force: true })
-mkdirSync(join(work, 'plugins/bench/AIGIS'), { recursive: true })
-writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.config'), 'PLUGIN_TYPE = "core"\n')
-writeFileSync(join(work, 'plugins/bench/AIGIS/AIGIS.core.ts'), 'export const SKILLS = [\'echo\']\nexport const echo = (input: unknown) => input\n')
+writeCorePlugin(join(work, 'plugins', 'bench'), 1)
 writeFileSync(join(work, 'config.aigis'), '[core]\nbench = "plugins/bench"\n')
 
 // Both servers run side by side and take turns under load (see lib.ts inTurns).

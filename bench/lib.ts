@@ -1,7 +1,8 @@
 // Shared by the benches: start a server in its own process (so the load
 // generator does not share its core), and drive servers with autocannon in
 // turns.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { procStat, STAT } from '../src/supervisor/proc-stat.js'
@@ -9,6 +10,28 @@ import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+/** Compiles the TypeScript to dist/, which the benches' servers run (as `npm start` does). */
+export function buildDist (): void {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+}
+
+/**
+ * Writes a core plugin in `folder` with `skills` skills: `echo` (returns its
+ * input, no schema), then `skill1`, `skill2`, ... with schemas.
+ */
+export function writeCorePlugin (folder: string, skills: number): void {
+  mkdirSync(join(folder, 'AIGIS'), { recursive: true })
+  writeFileSync(join(folder, 'AIGIS', 'AIGIS.config'), 'PLUGIN_TYPE = "core"\n')
+  const names = Array.from({ length: skills }, (_, i) => i === 0 ? 'echo' : `skill${i}`)
+  writeFileSync(join(folder, 'AIGIS', 'AIGIS.core.ts'), `import { Type } from 'typebox'
+export const SKILLS = ${JSON.stringify(names)}
+${names.map((n, i) => `export const ${n} = (input: unknown) => ${i === 0 ? 'input' : `({ skill: ${i}, input })`}`).join('\n')}
+export const SCHEMAS = {
+${names.slice(1).map((n) => `  ${n}: { description: 'skill ${n}', body: Type.Object({ value: Type.Number() }), response: Type.Object({ skill: Type.Number() }) },`).join('\n')}
+}
+`)
+}
 
 /** The JSON body every skill-call bench posts. */
 export const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })

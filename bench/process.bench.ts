@@ -3,15 +3,14 @@
 //   to its replacement running, first backoff step 0, median of 20 ≤ 100 ms;
 // - memory: server RSS with 50 idle external plugins ≤ 1.5× the RSS with none
 //   (each server in its own process, after a GC, median of 3).
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median, report, startChild, stopChild } from './lib.js'
+import { buildDist, median, report, startChild, stopChild } from './lib.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'process')
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+buildDist()
 rmSync(work, { recursive: true, force: true })
 mkdirSync(join(work, 'plugins', 'idle', 'AIGIS'), { recursive: true })
 writeFileSync(join(work, 'plugins', 'idle', 'AIGIS', 'AIGIS.config'), 'PLUGIN_TYPE = "external"\nLAUNCH = ["sleep", "3600"]\nRESTART = -1\n')

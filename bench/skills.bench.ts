@@ -1,31 +1,17 @@
 // Issue 2's targets, measured in one run against baselines from the same run:
 // - POST /skills/<plugin>/echo ≥ 0.9× the req/s of a bare Fastify echo route;
 // - boot with 200 core plugins × 10 skills < 3× the boot with an empty config.
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { aigisServer, BARE_SERVER, BODY, inTurns, median, pairedRatio, report, startChild, stopChild } from './lib.js'
+import { aigisServer, BARE_SERVER, BODY, buildDist, inTurns, median, pairedRatio, report, startChild, stopChild, writeCorePlugin } from './lib.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'skills')
 const ROUNDS = 15
 
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+buildDist()
 rmSync(work, { recursive: true, force: true })
-
-function writePlugin (folder: string, skills: number): void {
-  mkdirSync(join(folder, 'AIGIS'), { recursive: true })
-  writeFileSync(join(folder, 'AIGIS', 'AIGIS.config'), 'PLUGIN_TYPE = "core"\n')
-  const names = Array.from({ length: skills }, (_, i) => i === 0 ? 'echo' : `skill${i}`)
-  writeFileSync(join(folder, 'AIGIS', 'AIGIS.core.ts'), `import { Type } from 'typebox'
-export const SKILLS = ${JSON.stringify(names)}
-${names.map((n, i) => `export const ${n} = (input: unknown) => ${i === 0 ? 'input' : `({ skill: ${i}, input })`}`).join('\n')}
-export const SCHEMAS = {
-${names.slice(1).map((n) => `  ${n}: { description: 'skill ${n}', body: Type.Object({ value: Type.Number() }), response: Type.Object({ skill: Type.Number() }) },`).join('\n')}
-}
-`)
-}
 
 function writeConfig (name: string, plugins: string[]): string {
   const file = join(work, `${name}.aigis`)
@@ -35,7 +21,7 @@ function writeConfig (name: string, plugins: string[]): string {
 
 // --- skill call vs bare route -------------------------------------------
 mkdirSync(work, { recursive: true })
-writePlugin(join(work, 'plugins', 'bench'), 1)
+writeCorePlugin(join(work, 'plugins', 'bench'), 1)
 const echoConfig = writeConfig('echo', ['bench'])
 
 // Both servers run side by side and take turns under load (see lib.ts inTurns).
@@ -56,7 +42,7 @@ const callOk = report('skill call / bare route (req/s, median of the rounds)', c
 
 // --- boot: 200 plugins × 10 skills vs empty config ------------------------
 const names = Array.from({ length: 200 }, (_, i) => `p${i}`)
-for (const name of names) writePlugin(join(work, 'plugins', name), 10)
+for (const name of names) writeCorePlugin(join(work, 'plugins', name), 10)
 const emptyConfig = writeConfig('empty', [])
 const fullConfig = writeConfig('full', names)
 

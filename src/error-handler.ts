@@ -24,16 +24,16 @@ function codeFor (err: AigisError, statusCode: number): string {
   return typeof err.code === 'string' && /^[A-Z0-9_]+$/.test(err.code) ? err.code : 'AIGIS_BAD_REQUEST'
 }
 
-/**
- * One root error handler: every error becomes `{ statusCode, error, message,
- * code, plugin?, skill? }`. 4xx messages are shown as they are; a 5xx that is
- * not a skill's own failure is logged and its message hidden.
- */
 /** The status an error is answered with: its own 4xx/5xx `statusCode`, else 500. */
 export function statusOf (err: { statusCode?: number }): number {
   return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
 }
 
+/**
+ * One root error handler: every error becomes `{ statusCode, error, message,
+ * code, plugin?, skill? }`. 4xx messages are shown as they are; a 5xx that is
+ * not a skill's own failure is logged and its message hidden.
+ */
 async function errorHandling (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: AigisError, request, reply) => {
     const statusCode = statusOf(err)
