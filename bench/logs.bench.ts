@@ -118,7 +118,17 @@ async function pluginState (server: Server, name: string): Promise<string> {
   return ((await (await fetch(`${server.url}/plugins/${name}`)).json()) as { state: string }).state
 }
 
-/** Reads the event stream of one plugin's stdout; checks every line arrives once, in order. */
+const FRAME_END = Buffer.from('\n\n')
+const EVENT_FIELD = Buffer.from('\nevent: ')
+const MSG_FIELD = Buffer.from('"msg":"')
+
+/**
+ * Reads the event stream of one plugin's stdout; checks every line arrives
+ * once, in order. It reads the bytes as they come, with no string made of
+ * them, so that it costs about what the readline loop of the raw rate does
+ * (on a 2-core machine the client shares the cores with the server and the
+ * child).
+ */
 class SseReader {
   count = 0
   lastIndex = 0
@@ -127,7 +137,7 @@ class SseReader {
   first = 0
   last = 0
   latencies: number[] | undefined
-  #carry = ''
+  #carry: Buffer | undefined
 
   constructor (latencies = false) {
     if (latencies) this.latencies = []
@@ -135,33 +145,33 @@ class SseReader {
 
   onChunk (chunk: Buffer): void {
     const now = performance.now()
-    const text = this.#carry + chunk.toString('latin1')
+    const bytes = this.#carry === undefined ? chunk : Buffer.concat([this.#carry, chunk])
     let pos = 0
     const before = this.count
-    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', pos)) {
-      if (text.startsWith('id: ', pos)) {
-        const type = text.indexOf('\nevent: ', pos) + 8
-        if (text.startsWith('log', type)) this.#onLog(text, type)
-        else if (text.startsWith('gap', type)) this.gaps++
+    for (let end = bytes.indexOf(FRAME_END); end >= 0; end = bytes.indexOf(FRAME_END, pos)) {
+      if (bytes[pos] === 105 /* i */ && bytes[pos + 1] === 100 /* d */) {
+        const type = bytes.indexOf(EVENT_FIELD, pos) + EVENT_FIELD.length
+        if (bytes[type] === 108 /* log */) this.#onLog(bytes, type)
+        else if (bytes[type] === 103 /* gap */) this.gaps++
       }
       pos = end + 2
     }
-    this.#carry = text.slice(pos)
+    this.#carry = pos < bytes.length ? bytes.subarray(pos) : undefined
     if (this.count > before) {
       if (before === 0) this.first = now
       this.last = now
     }
   }
 
-  #onLog (text: string, from: number): void {
-    let k = text.indexOf('"msg":"', from) + 7
+  #onLog (bytes: Buffer, from: number): void {
+    let k = bytes.indexOf(MSG_FIELD, from) + MSG_FIELD.length
     let index = 0
-    for (let c = text.charCodeAt(k); c >= 48 && c <= 57; c = text.charCodeAt(++k)) index = index * 10 + c - 48
+    for (let c = bytes[k]; c >= 48 && c <= 57; c = bytes[++k]) index = index * 10 + c - 48
     if (index !== this.lastIndex + 1) this.outOfOrder++
     this.lastIndex = index
     this.count++
     if (this.latencies !== undefined) {
-      const stamp = Number(text.slice(k + 3, text.indexOf(' ', k + 3)))
+      const stamp = Number(bytes.toString('latin1', k + 3, bytes.indexOf(32, k + 3)))
       this.latencies.push(performance.timeOrigin + performance.now() - stamp)
     }
   }

@@ -162,7 +162,7 @@ t.test('a client that stops reading costs a bounded buffer, and gets event: gap 
 
   const text = stalled.resume()
   await sleep(100)
-  server.app.aigis.hub.publishLine('flood', 'stdout', 1, 'after the gap', true)
+  server.app.aigis.hub.publishLine('flood', 'stdout', 1, 'after the gap')
   await sleep(300)
   stalled.socket.destroy()
   const seen = await text
@@ -183,12 +183,12 @@ t.test('a client whose socket stays full is disconnected', async (t) => {
   t.equal(hub.sseClients, 2)
   // Far more than the kernel buffers between the two ends hold.
   const line = 'x'.repeat(1000)
-  for (let i = 0; i < 60_000; i++) hub.publishLine('big', 'stdout', 1, line, true)
+  for (let i = 0; i < 60_000; i++) hub.publishLine('big', 'stdout', 1, line)
   await waitUntil('the stalled client to be cut', () => hub.sseClients === 1)
   t.equal(hub.sseClients, 1, 'the stalled one is gone, the other stays')
   // Resolves only once the server has closed the connection.
   await stalled.resume()
   const got = new Promise((resolve) => other.addEventListener('log', (e) => resolve(JSON.parse(e.data).msg), { once: true }))
-  hub.publishLine('nobody', 'stdout', 1, 'still here', true)
+  hub.publishLine('nobody', 'stdout', 1, 'still here')
   t.equal(await got, 'still here', 'the other client still gets its records')
 })

@@ -10,15 +10,14 @@ import { MAX_LINE_LENGTH, readLines } from '../src/log/lines.js'
 
 const PRINTER = join(import.meta.dirname, 'fixtures', 'log-printer.mjs')
 
-/** Runs `node -e source` and feeds its stdout and stderr to the hub as `plugin`, like the supervisor does. */
+/** Runs `node -e source` and feeds its stdout and stderr to the hub as `plugin`, like the supervisor does (whole lines as bytes). */
 async function runChild (hub: LogHub, plugin: string, args: string[]): Promise<number> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const pid = child.pid!
-  await Promise.all([
-    readLines(child.stdout, (line, plain) => hub.publishLine(plugin, 'stdout', pid, line, plain)),
-    readLines(child.stderr, (line, plain) => hub.publishLine(plugin, 'stderr', pid, line, plain)),
-    once(child, 'exit')
-  ])
+  const feed = (stream: 'stdout' | 'stderr'): Promise<void> => readLines(child[stream], (line) => { hub.publishLine(plugin, stream, pid, line) }, {
+    onLines: (bytes, start, end) => hub.publishLines(plugin, stream, pid, bytes, start, end)
+  })
+  await Promise.all([feed('stdout'), feed('stderr'), once(child, 'exit')])
   return pid
 }
 
@@ -94,7 +93,7 @@ t.test('any text survives the JSON round trip', async (t) => {
 
 t.test('plugin names that need escaping stay valid JSON', async (t) => {
   const hub = new LogHub()
-  hub.publishLine('we"ird\\name é', 'stdout', 1, 'plain text', true)
+  hub.publishLine('we"ird\\name é', 'stdout', 1, 'plain text')
   t.match(JSON.parse(hub.jsonAt(1)), { plugin: 'we"ird\\name é', msg: 'plain text' })
 })
 
@@ -135,7 +134,7 @@ t.test('a record whose fields cannot be serialized is kept, saying so', async (t
 
 t.test('the ring keeps the latest records, by count and by bytes', async (t) => {
   const hub = new LogHub({ capacity: 10 })
-  for (let i = 1; i <= 25; i++) hub.publishLine('p', 'stdout', 1, `line ${i}`, true)
+  for (let i = 1; i <= 25; i++) hub.publishLine('p', 'stdout', 1, `line ${i}`)
   t.equal(hub.lastSeq, 25)
   t.equal(hub.firstSeq, 16)
   t.equal(hub.entry(15), undefined)
@@ -144,7 +143,7 @@ t.test('the ring keeps the latest records, by count and by bytes', async (t) => 
   t.same(retained(hub).map((r) => r.msg), Array.from({ length: 10 }, (_, i) => `line ${i + 16}`))
 
   const small = new LogHub({ capacity: 1000, maxBytes: 2000 })
-  for (let i = 1; i <= 100; i++) small.publishLine('p', 'stdout', 1, `line ${i} ${'x'.repeat(100)}`, true)
+  for (let i = 1; i <= 100; i++) small.publishLine('p', 'stdout', 1, `line ${i} ${'x'.repeat(100)}`)
   const kept = small.lastSeq - small.firstSeq + 1
   t.ok(kept >= 5 && kept <= 12, `about 2000 bytes of ~200-byte frames are kept (${kept})`)
   t.equal(JSON.parse(small.jsonAt(small.lastSeq)).msg, `line 100 ${'x'.repeat(100)}`)
@@ -152,8 +151,8 @@ t.test('the ring keeps the latest records, by count and by bytes', async (t) => 
   // A record bigger than a whole chunk still fits.
   const huge = new LogHub()
   const text = 'y'.repeat(2 * 1024 * 1024)
-  huge.publishLine('p', 'stdout', 1, text, true)
-  huge.publishLine('p', 'stdout', 1, 'after', true)
+  huge.publishLine('p', 'stdout', 1, text)
+  huge.publishLine('p', 'stdout', 1, 'after')
   t.equal(JSON.parse(huge.jsonAt(1)).msg.length, text.length)
   t.equal(JSON.parse(huge.jsonAt(2)).msg, 'after')
 })
@@ -161,7 +160,7 @@ t.test('the ring keeps the latest records, by count and by bytes', async (t) => 
 t.test('tail finds the last matching records, oldest first', async (t) => {
   const hub = new LogHub({ level: 'trace', capacity: 50_000 })
   for (let i = 1; i <= 45_000; i++) {
-    hub.publishLine(i % 3 === 0 ? 'quiet' : 'busy', i % 2 === 0 ? 'stderr' : 'stdout', 1, `line ${i}`, true)
+    hub.publishLine(i % 3 === 0 ? 'quiet' : 'busy', i % 2 === 0 ? 'stderr' : 'stdout', 1, `line ${i}`)
   }
   hub.publish({ time: 1, level: 'warn', plugin: 'rare', stream: 'log', msg: 'once' })
   t.same(hub.tail(3).map((r) => r.msg), ['line 44999', 'line 45000', 'once'])
@@ -199,23 +198,23 @@ t.test('readers get each turn\'s JSON lines once, in order, as runs of one plugi
   const hub = new LogHub()
   const batches: LineBatch[] = []
   const stop = hub.onRecords((lines) => batches.push(lines))
-  hub.publishLine('a', 'stdout', 1, 'one', true)
-  hub.publishLine('a', 'stdout', 1, 'two', true)
+  hub.publishLine('a', 'stdout', 1, 'one')
+  hub.publishLine('a', 'stdout', 1, 'two')
   hub.publishLine('b', 'stdout', 1, 'three "quoted"')
-  hub.publishLine('a', 'stdout', 1, 'four', true)
+  hub.publishLine('a', 'stdout', 1, 'four')
   t.equal(batches.length, 0, 'nothing until the turn ends')
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(batches.length, 1)
   const text = Buffer.concat(batches[0].views).toString()
   t.same(text.trimEnd().split('\n').map((l) => JSON.parse(l).msg), ['one', 'two', 'three "quoted"', 'four'])
   t.same(batches[0].runs.map((r) => [r.plugin, r.view.toString().split('\n').length - 1]), [[0, 2], [1, 1], [0, 1]])
-  hub.publishLine('a', 'stdout', 1, 'five', true)
+  hub.publishLine('a', 'stdout', 1, 'five')
   hub.flush()
   t.equal(batches.length, 2, 'flush hands them over at once')
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(batches.length, 2, 'and not twice')
   stop()
-  hub.publishLine('a', 'stdout', 1, 'six', true)
+  hub.publishLine('a', 'stdout', 1, 'six')
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(batches.length, 2, 'a stopped reader gets nothing')
 })
@@ -224,7 +223,7 @@ t.test('the record event gives each record with its JSON', async (t) => {
   const hub = new LogHub()
   const seen: Array<{ seq: number, json: string }> = []
   hub.on('record', ({ record, json }) => seen.push({ seq: record.seq, json }))
-  hub.publishLine('p', 'stdout', 4, 'plain', true)
+  hub.publishLine('p', 'stdout', 4, 'plain')
   hub.publishLine('p', 'stdout', 4, 'not "plain"')
   hub.publish({ time: 1, level: 'info', plugin: 'aigis', stream: 'log', msg: 'm' })
   t.same(seen.map((s) => s.seq), [1, 2, 3])
@@ -239,7 +238,7 @@ t.test('the record event gives each record with its JSON', async (t) => {
   const small = new LogHub({ capacity: 2 })
   const kept: Array<{ json: string }> = []
   small.on('record', (entry) => kept.push(entry))
-  for (let i = 1; i <= 5; i++) small.publishLine('p', 'stdout', 1, `line ${i}`, true)
+  for (let i = 1; i <= 5; i++) small.publishLine('p', 'stdout', 1, `line ${i}`)
   t.same(kept.map((entry) => JSON.parse(entry.json).msg), ['line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
 })
 
@@ -290,4 +289,22 @@ t.test('readLines rejects when its stream fails, keeping what it had', async (t)
   source.destroy(new Error('pipe broke'))
   await t.rejects(done, /pipe broke/)
   t.same(seen.slice(0, 1), ['one'])
+})
+
+t.test('publishLines: whole lines as bytes make the same records as publishLine, line by line', async (t) => {
+  const lines = ['plain one', 'say "hi"', 'tab\there', 'crlf\r', '{"level":40,"msg":"structured"}', '{not json', '', 'é 日本 🚀', 'esc \u001b[31m red', 'last plain']
+  const bytes = Buffer.from('junk\n' + lines.join('\n') + '\n')
+  const byBytes = new LogHub()
+  byBytes.publishLines('p', 'stdout', 7, bytes, 5, bytes.length)
+  const byText = new LogHub()
+  for (const line of lines) byText.publishLine('p', 'stdout', 7, line.replace(/\r$/, ''))
+  const strip = (r: any): any => ({ ...r, time: 0 })
+  t.same(retained(byBytes).map(strip), retained(byText).map(strip))
+  t.equal(retained(byBytes)[3].msg, 'crlf', 'a \\r before the newline is not part of the line')
+  t.equal(retained(byBytes)[4].level, 'warn')
+
+  const broken = Buffer.concat([Buffer.from('ok\nbad \xff byte\n', 'latin1')])
+  const hub = new LogHub()
+  hub.publishLines('p', 'stderr', 7, broken, 0, broken.length)
+  t.same(retained(hub).map((r) => [r.level, r.msg]), [['error', 'ok'], ['error', 'bad \ufffd byte']], 'broken UTF-8 is decoded with replacement characters')
 })

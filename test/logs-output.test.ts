@@ -85,7 +85,7 @@ t.test('log files rotate by size, keep the configured count, and are complete af
   const onDisk = (text: string): boolean => existsSync(logs) && readdirSync(logs).some((f) => f.startsWith('rot.log') && readFileSync(join(logs, f), 'utf8').includes(text))
   const total = 300
   for (let i = 1; i <= total; i++) {
-    hub.publishLine('rot', 'stdout', 9, `record ${i} ${'z'.repeat(150)}`, true)
+    hub.publishLine('rot', 'stdout', 9, `record ${i} ${'z'.repeat(150)}`)
     // Ten records a write: the files grow write by write, however slow the disk.
     if (i % 10 === 0) await waitFor(`record ${i} on disk`, () => onDisk(`"record ${i} `))
   }

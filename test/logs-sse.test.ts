@@ -65,7 +65,7 @@ function parseEvents (text: string): Received[] {
 }
 
 function publish (server: TestServer, plugin: string, count: number, stream: 'stdout' | 'stderr' = 'stdout', prefix = 'line'): void {
-  for (let i = 1; i <= count; i++) server.app.aigis.hub.publishLine(plugin, stream, 42, `${prefix} ${i}`, true)
+  for (let i = 1; i <= count; i++) server.app.aigis.hub.publishLine(plugin, stream, 42, `${prefix} ${i}`)
 }
 
 t.test('the stream opens at once, with headers that keep proxies from buffering it', async (t) => {

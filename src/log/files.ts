@@ -3,6 +3,7 @@ import { sep } from 'node:path'
 import { createStream, type RotatingFileStream } from 'rotating-file-stream'
 import type { LineBatch, LogHub } from './hub.js'
 import { SERVER_PLUGIN } from './record.js'
+import { SerialWriter } from './serial-writer.js'
 
 // Per-plugin log files: `<dir>/<plugin>.log` (the server's own is
 // `aigis.log`), one JSON record a line, rotated by size the logrotate way
@@ -25,9 +26,8 @@ export const DEFAULT_LOG_FILES = 5
 interface LogFile {
   stream: RotatingFileStream
   failed: boolean
-  /** A write is under way; what comes meanwhile waits in `pending`, to go out as one write after it. */
-  writing: boolean
-  pending: Buffer[]
+  /** One write at a time (see #read). */
+  writer: SerialWriter
 }
 
 /** Makes a plugin name safe as a file name (names are checked elsewhere; this is a second fence). */
@@ -64,22 +64,9 @@ export class LogFiles {
   #read = (lines: LineBatch): void => {
     for (const { plugin, view } of lines.runs) {
       const file = this.#file(plugin)
-      if (file.failed) continue
-      // Never dropped: what the disk has not taken yet waits here.
-      if (file.writing) file.pending.push(view)
-      else this.#write(file, view)
+      // Never dropped: what the disk has not taken yet waits in the writer.
+      if (!file.failed) file.writer.push(view)
     }
-  }
-
-  #write (file: LogFile, data: Buffer): void {
-    file.writing = true
-    file.stream.write(data, () => {
-      file.writing = false
-      if (file.pending.length === 0 || file.failed) return
-      const next = file.pending.length === 1 ? file.pending[0] : Buffer.concat(file.pending)
-      file.pending = []
-      this.#write(file, next)
-    })
   }
 
   #file (id: number): LogFile {
@@ -94,7 +81,7 @@ export class LogFiles {
         size: `${Math.max(1, Math.floor(this.#options.maxSize))}B`,
         rotate: this.#options.maxFiles
       })
-      const created: LogFile = { stream, failed: false, writing: false, pending: [] }
+      const created: LogFile = { stream, failed: false, writer: new SerialWriter((data, done) => { if (created.failed) done(); else stream.write(data, done) }) }
       stream.on('error', (err) => {
         if (created.failed) return
         created.failed = true
@@ -118,10 +105,8 @@ export class LogFiles {
       if (file.failed || file.stream.destroyed) return
       const finished = once(file.stream, 'finish').catch(() => {})
       // What waits for the write under way goes first; end() then follows every write.
-      if (file.pending.length > 0) {
-        file.stream.write(Buffer.concat(file.pending))
-        file.pending = []
-      }
+      const rest = file.writer.takePending()
+      if (rest !== undefined) file.stream.write(rest)
       file.stream.end()
       await finished
     }))

@@ -1,6 +1,9 @@
+import { isUtf8 } from 'node:buffer'
 import { EventEmitter } from 'node:events'
+import { EscapeFinder } from './escapes.js'
 import { LEVELS, levelName, type LevelName } from './levels.js'
 import { SERVER_PLUGIN, type LogInput, type LogRecord, type LogStream } from './record.js'
+import { decodeLine } from './lines.js'
 import { FrameRing, LineBuffer, type LineBatch } from './ring.js'
 
 export type { LineBatch } from './ring.js'
@@ -46,10 +49,12 @@ interface PluginLog {
   count: number
   byLevel: Float64Array
   recent: Float64Array
-  /** By stream id: the JSON between the time and the message of its lines (see #middle), and for which pid. */
+  /** By stream id: the JSON between the time and the message of its lines (see #middleText), and for which pid. */
   middle: Array<string | undefined>
-  middleBytes: Array<Buffer | undefined>
   middlePid: Array<number | undefined>
+  /** By stream id: the same with the time before it, encoded (see #head), and for which time. */
+  head: Array<Buffer | undefined>
+  headTime: number[]
 }
 
 const STREAMS: readonly LogStream[] = ['log', 'stdout', 'stderr']
@@ -61,13 +66,10 @@ const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
 const PLUGIN_INDEX = 10_000
 
 /** Bytes of records that are handed over at once, however recent the last hand-over. */
-const HAND_OVER_BYTES = 64 * 1024
+const HAND_OVER_BYTES = 1024 * 1024
 
 /** Records the clock is read for once (and at least once a turn of the event loop). */
 const CLOCK_REUSE = 64
-
-/** Anything but printable ASCII other than `"` and `\`: a line without any is written as it is. */
-const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 
 /** The object a pino/bunyan JSON line holds, or undefined for any other line. */
 function parseStructured (line: string): Record<string, unknown> | undefined {
@@ -133,7 +135,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   #timer: NodeJS.Timeout | undefined
   #clock = 0
   #clockText = '0'
-  #clockDigits = Buffer.from('0')
   #clockUses = 0
 
   constructor (options: LogHubOptions = {}) {
@@ -242,11 +243,9 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /**
    * Adds one line a subprocess printed. A line that is a JSON object with a
    * pino/bunyan `level` keeps its level, message and fields; any other line
-   * is a record at `info` (stdout) or `error` (stderr). `plain` (optional, as
-   * `readLines` gives it) says the line is printable ASCII without `"` or
-   * `\`, which saves a scan of the line.
+   * is a record at `info` (stdout) or `error` (stderr).
    */
-  publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string, plain = false): LogRecord | undefined {
+  publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string): LogRecord | undefined {
     if (line.charCodeAt(0) === 123 /* { */) {
       const structured = parseStructured(line)
       if (structured !== undefined) return this.#publishStructured(plugin, stream, pid, structured)
@@ -257,34 +256,63 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const time = this.#now()
     const log = this.#plugin(plugin)
     const record: LogRecord = { seq, time, level, plugin, stream, pid, msg: line }
-    if (plain || !NOT_PLAIN.test(line)) {
-      // The hottest path: written into the ring byte by byte, copied from there to the lines.
-      const ring = this.#ring
-      const bytes = ring.appendPlain(seq, this.#clockDigits, this.#middle(log, stream, pid, level), line, log.id, STREAM_IDS[stream], LEVELS[level])
-      this.#lines.appendFrom(ring, seq, log.id)
-      this.#stored(record, seq, bytes, log)
-    } else {
-      const s = '' + seq
-      this.#store(record, 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middleText(log, stream, pid, level) + JSON.stringify(line).slice(1) + '}\n\n', s.length + 22, log)
-    }
+    const s = '' + seq
+    this.#store(record, 'id: ' + s + '\nevent: log\ndata: {"seq":' + s + ',"time":' + this.#clockText + this.#middleText(log, stream, pid, level) + JSON.stringify(line).slice(1) + '}\n\n', s.length + 22, log)
     return record
   }
 
-  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":` for a plugin's stream, kept for its next line. */
+  /**
+   * Adds the lines a subprocess printed that `bytes` holds from `start` to
+   * `end`: whole lines, each ending in `\n`, as readLines hands them over.
+   * Each becomes what `publishLine` makes of it, and the hottest case, a
+   * line of UTF-8 that is not JSON and has nothing to escape, is copied
+   * into the ring as it is, without a string of it or of its record.
+   */
+  publishLines (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, bytes: Buffer, start: number, end: number): void {
+    const lines = bytes.subarray(start, end)
+    const level: LevelName = stream === 'stderr' ? 'error' : 'info'
+    // Records wanted as objects, lines below the level (a JSON one may be above it), or broken UTF-8: one by one.
+    const asText = LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines)
+    const log = this.#plugin(plugin)
+    const head = this.#head(log, stream, pid, level)
+    const escapes = new EscapeFinder(lines)
+    let escape = asText ? 0 : escapes.next(0)
+    for (let at = 0; at < lines.length;) {
+      const newline = lines.indexOf(10, at)
+      if (newline < escape && lines[at] !== 123 /* { */) {
+        const seq = this.#seq + 1
+        const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, STREAM_IDS[stream], LEVELS[level])
+        this.#lines.appendFrom(this.#ring, seq, log.id)
+        this.#counted(seq, bytes, log, LEVEL_INDEX.get(level)!)
+      } else {
+        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
+        if (!asText && escape < newline) escape = escapes.next(newline + 1)
+      }
+      at = newline + 1
+    }
+  }
+
+  /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for its next line. */
   #middleText (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): string {
     const i = STREAM_IDS[stream]
     if (log.middlePid[i] !== pid || log.middle[i] === undefined) {
       log.middlePid[i] = pid
       log.middle[i] = ',"level":"' + level + '","plugin":' + log.json + ',"stream":"' + stream + (pid === undefined ? '"' : '","pid":' + pid) + ',"msg":"'
-      log.middleBytes[i] = Buffer.from(log.middle[i]!)
+      log.head[i] = undefined
     }
     return log.middle[i]!
   }
 
-  /** The same, encoded. */
-  #middle (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): Buffer {
-    this.#middleText(log, stream, pid, level)
-    return log.middleBytes[STREAM_IDS[stream]]!
+  /** `,"time":..` and the middle text, encoded, for the lines of a plugin's stream now. */
+  #head (log: PluginLog, stream: 'stdout' | 'stderr', pid: number | undefined, level: LevelName): Buffer {
+    const middle = this.#middleText(log, stream, pid, level)
+    const time = this.#now()
+    const i = STREAM_IDS[stream]
+    if (log.head[i] === undefined || log.headTime[i] !== time) {
+      log.head[i] = Buffer.from(',"time":' + this.#clockText + middle)
+      log.headTime[i] = time
+    }
+    return log.head[i]!
   }
 
   #publishStructured (plugin: string, stream: LogStream, pid: number | undefined, line: Record<string, unknown>): LogRecord | undefined {
@@ -300,7 +328,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       this.#clockUses = CLOCK_REUSE - 1
       this.#clock = Date.now()
       this.#clockText = '' + this.#clock
-      this.#clockDigits = Buffer.from(this.#clockText, 'latin1')
     }
     return this.#clock
   }
@@ -309,7 +336,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     let log = this.#plugins.get(name)
     if (log === undefined) {
       const json = JSON.stringify(name)
-      log = { id: this.#pluginsById.length, name, json, count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middleBytes: [], middlePid: [] }
+      log = { id: this.#pluginsById.length, name, json, count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middlePid: [], head: [], headTime: [] }
       this.#plugins.set(name, log)
       this.#pluginsById.push(log)
     }
@@ -335,6 +362,12 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /** Counts a record the ring now holds, tells listeners, and has it handed over. */
   #stored (record: LogRecord, seq: number, bytes: number, log: PluginLog, json?: string): void {
+    this.#counted(seq, bytes, log, LEVEL_INDEX.get(record.level)!)
+    if (this.listenerCount('record') > 0) this.emit('record', json !== undefined ? { record, json } : new RingEntry(record, this.#ring))
+  }
+
+  /** Counts record `seq` (of `bytes` in the ring, at level index `level`) and has it handed over. */
+  #counted (seq: number, bytes: number, log: PluginLog, level: number): void {
     this.#seq = seq
     let recent = log.recent
     if (log.count === recent.length && recent.length < PLUGIN_INDEX) {
@@ -345,8 +378,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     }
     recent[log.count % recent.length] = seq
     log.count++
-    log.byLevel[LEVEL_INDEX.get(record.level)!]++
-    if (this.listenerCount('record') > 0) this.emit('record', json !== undefined ? { record, json } : new RingEntry(record, this.#ring))
+    log.byLevel[level]++
     this.#pendingBytes += bytes
     if (seq - this.#pendingFrom >= this.capacity / 2 || this.#pendingBytes >= this.#ring.maxBytes / 2) {
       // This much more would overrun readers that wait for the turn to end.

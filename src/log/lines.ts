@@ -1,27 +1,46 @@
 import type { Readable } from 'node:stream'
+import { StringDecoder } from 'node:string_decoder'
 
 /** Longest line kept whole; longer ones are cut and marked, never fatal. */
 export const MAX_LINE_LENGTH = 64 * 1024
 
-/** Anything but printable ASCII other than `"` and `\`, and the newline a chunk is split on. */
-const NOT_PLAIN = /[^\n\x20\x21\x23-\x5b\x5d-\x7e]/
+export interface ReadLinesOptions {
+  /** Characters of a line kept (MAX_LINE_LENGTH). */
+  maxLength?: number
+  /**
+   * Takes the whole lines of a chunk at once, as bytes: `bytes[start, end)`
+   * is one or more lines, each ending in `\n` (see `decodeLine`), at most
+   * `maxLength` bytes in all. Without it every line goes to `onLine`.
+   */
+  onLines?: (bytes: Buffer, start: number, end: number) => void
+}
+
+/** A line of `bytes[start, end)` (its `\n` excluded) as text, without a `\r` before the newline. */
+export function decodeLine (bytes: Buffer, start: number, end: number): string {
+  return bytes.toString('utf8', start, end > start && bytes[end - 1] === 13 /* \r */ ? end - 1 : end)
+}
 
 /**
- * Splits a byte stream into lines (\n or \r\n) and hands each to `onLine`,
- * with `plain` true when the line is printable ASCII without `"` or `\`
- * (checked once per chunk; pass it on to `LogHub.publishLine`, it saves a
- * scan per line there). A last line without a
- * newline is delivered when the stream ends; a line longer than `maxLength`
- * keeps its first `maxLength` characters and a note of how many were cut,
- * and memory holds no more than that of it. Resolves when the stream has
- * ended (or closed) and every line was delivered.
+ * Splits a byte stream into lines (\n or \r\n). The lines a chunk holds
+ * whole go to `onLines` as they are, bytes, when it is given (the log hub
+ * encodes them without making a string of each); the rest, and every line
+ * without it, go to `onLine` as text. A line split across chunks is
+ * decoded as it comes, so a character split between them stays whole. A
+ * last line without a newline is delivered when the stream ends; a line
+ * longer than `maxLength` keeps its first `maxLength` characters and a note
+ * of how many were cut, and memory holds no more than that of it. Resolves
+ * when the stream has ended (or closed) and every line was delivered.
  */
-export async function readLines (source: Readable, onLine: (line: string, plain: boolean) => void, maxLength = MAX_LINE_LENGTH): Promise<void> {
+export async function readLines (source: Readable, onLine: (line: string) => void, options: ReadLinesOptions = {}): Promise<void> {
+  const maxLength = options.maxLength ?? MAX_LINE_LENGTH
+  const onLines = options.onLines
+  const decoder = new StringDecoder('utf8')
   let rest = ''
-  let restPlain = true
   let dropped = 0
+  /** The last chunk ended inside a line. */
+  let open = false
 
-  const emit = (line: string, plain: boolean): void => {
+  const emit = (line: string): void => {
     if (line.charCodeAt(line.length - 1) === 13 /* \r */) line = line.slice(0, -1)
     if (line.length > maxLength) {
       dropped += line.length - maxLength
@@ -31,10 +50,10 @@ export async function readLines (source: Readable, onLine: (line: string, plain:
       line += `... [truncated ${dropped} chars]`
       dropped = 0
     }
-    onLine(line, plain)
+    onLine(line)
   }
   // Part of a line whose newline has not come yet; beyond maxLength it is only counted.
-  const hold = (part: string, plain: boolean): void => {
+  const hold = (part: string): void => {
     const room = maxLength - rest.length
     if (part.length <= room) {
       rest += part
@@ -42,36 +61,44 @@ export async function readLines (source: Readable, onLine: (line: string, plain:
       rest += part.slice(0, room)
       dropped += part.length - room
     }
-    restPlain &&= plain
   }
-  const onData = (chunk: string): void => {
-    const plain = !NOT_PLAIN.test(chunk)
-    let newline = chunk.indexOf('\n')
-    if (newline < 0) return hold(chunk, plain)
-    if (rest !== '' || dropped > 0) {
-      hold(chunk.slice(0, newline), plain)
-      const line = rest
-      const linePlain = restPlain
-      rest = ''
-      restPlain = true
-      emit(line, linePlain)
-    } else {
-      emit(chunk.slice(0, newline), plain)
+  const emitHeld = (): void => {
+    const line = rest
+    rest = ''
+    emit(line)
+  }
+  const onData = (chunk: Buffer): void => {
+    const first = chunk.indexOf(10)
+    if (first < 0) {
+      open = true
+      return hold(decoder.write(chunk))
     }
-    let start = newline + 1
-    while ((newline = chunk.indexOf('\n', start)) >= 0) {
-      emit(chunk.slice(start, newline), plain)
-      start = newline + 1
+    let start = 0
+    if (open) {
+      // The line the last chunk left open ends here; end() completes (or marks) a character split before it.
+      hold(decoder.write(chunk.subarray(0, first)) + decoder.end())
+      emitHeld()
+      start = first + 1
     }
-    if (start < chunk.length) hold(chunk.slice(start), plain)
+    const last = chunk.lastIndexOf(10)
+    if (last >= start) {
+      if (onLines !== undefined && last + 1 - start <= maxLength) {
+        onLines(chunk, start, last + 1)
+      } else {
+        for (let end = chunk.indexOf(10, start); start <= last; start = end + 1, end = chunk.indexOf(10, start)) {
+          emit(chunk.toString('utf8', start, end))
+        }
+      }
+    }
+    open = last + 1 < chunk.length
+    if (open) hold(decoder.write(chunk.subarray(last + 1)))
   }
 
-  source.setEncoding('utf8')
   await new Promise<void>((resolve, reject) => {
     const done = (): void => {
       source.off('data', onData)
-      if (rest !== '' || dropped > 0) emit(rest, restPlain)
-      rest = ''
+      hold(decoder.end())
+      if (rest !== '' || dropped > 0) emitHeld()
       dropped = 0
       resolve()
     }

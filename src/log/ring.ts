@@ -28,7 +28,6 @@ export interface RingOptions {
 
 /** Node's own encoders, which Buffer#write calls after checking its arguments (not in @types/node). */
 interface RawBuffer extends Buffer {
-  latin1Write: (text: string, offset: number, length: number) => number
   utf8Write: (text: string, offset: number, length: number) => number
 }
 
@@ -38,15 +37,6 @@ const CHUNK_BYTES = 256 * 1024
 const FREE_CHUNKS = 16
 
 const EVENT = Buffer.from('\nevent: log\ndata: {"seq":', 'latin1')
-const TIME = Buffer.from(',"time":', 'latin1')
-
-/** Writes the decimal digits of `n` (an integer, 0 or more) at `at`; returns the end. */
-function putDigits (buffer: Buffer, at: number, n: number): number {
-  let digits = 1
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++
-  for (let i = at + digits - 1, m = n; i >= at; i--, m = Math.floor(m / 10)) buffer[i] = 48 + (m % 10)
-  return at + digits
-}
 
 export class FrameRing {
   readonly capacity: number
@@ -65,6 +55,9 @@ export class FrameRing {
   #chunkId = 0
   #chunk: Buffer
   #used = 0
+  /** The digits of #digitsSeq (see #digitsOf). */
+  #digits: Uint8Array = Buffer.from('0')
+  #digitsSeq = 0
   /** Views handed to sockets and not yet written, by chunk id. */
   #pins = new Map<number, number>()
   /** Evicted chunks still pinned, by id: reused once unpinned. */
@@ -106,38 +99,50 @@ export class FrameRing {
   }
 
   /**
-   * Appends record `seq` (always lastSeq + 1) for a plain line: the frame is
-   * written byte by byte (`middle` is the JSON between the time and the
-   * message, encoded; `time` the digits of the time), without building it as
-   * a string first: V8 would copy the pieces into one string, then encode it.
-   * `line` must be printable ASCII without `"` or `\`. Returns the frame's
-   * length in bytes.
+   * Appends record `seq` (always lastSeq + 1) for a line of `source`
+   * (`from` to `to`) that a JSON string holds as it is: the frame is put
+   * together from bytes, without a string of the line or of the frame
+   * (`head` is the JSON between the seq and the message, encoded). Returns
+   * the frame's length in bytes.
    */
-  appendPlain (seq: number, time: Uint8Array, middle: Uint8Array, line: string, plugin: number, stream: number, level: number): number {
-    const start = this.#room(4 + 2 * 16 + EVENT.length + TIME.length + time.length + middle.length + line.length + 4)
-    const chunk = this.#chunk as RawBuffer
+  appendLine (seq: number, head: Uint8Array, source: Buffer, from: number, to: number, plugin: number, stream: number, level: number): number {
+    const digits = this.#digitsOf(seq)
+    const start = this.#room(4 + 2 * digits.length + EVENT.length + head.length + (to - from) + 4)
+    const chunk = this.#chunk
     let at = start
     chunk[at++] = 105 // i
     chunk[at++] = 100 // d
     chunk[at++] = 58 // :
     chunk[at++] = 32
-    at = putDigits(chunk, at, seq)
+    for (let i = 0; i < digits.length; i++) chunk[at++] = digits[i]
     chunk.set(EVENT, at)
     at += EVENT.length
     const dataAt = at - 7 - start // EVENT ends with the JSON's first 7 characters
-    at = putDigits(chunk, at, seq)
-    chunk.set(TIME, at)
-    at += TIME.length
-    chunk.set(time, at)
-    at += time.length
-    chunk.set(middle, at)
-    at += middle.length
-    at += chunk.latin1Write(line, at, line.length)
+    for (let i = 0; i < digits.length; i++) chunk[at++] = digits[i]
+    chunk.set(head, at)
+    at += head.length
+    at += source.copy(chunk, at, from, to)
     chunk[at++] = 34 // "
     chunk[at++] = 125 // }
     chunk[at++] = 10
     chunk[at++] = 10
     return this.#commit(seq, start, at - start, dataAt, plugin, stream, level)
+  }
+
+  /** The decimal digits of `seq`, counted up from the last call's when it is the next one. */
+  #digitsOf (seq: number): Uint8Array {
+    const digits = this.#digits
+    if (seq === this.#digitsSeq + 1) {
+      let i = digits.length - 1
+      while (i >= 0 && digits[i] === 57 /* 9 */) digits[i--] = 48
+      if (i >= 0) {
+        digits[i]++
+        this.#digitsSeq = seq
+        return digits
+      }
+    }
+    this.#digitsSeq = seq
+    return (this.#digits = Buffer.from(String(seq), 'latin1'))
   }
 
   /** Where the next frame of at most `bytes` goes: a new chunk when the current one has no room. */

@@ -16,8 +16,14 @@ export interface ProcessSpec {
   env: Record<string, string | undefined>
 }
 
-/** `plain`: the line is printable ASCII without `"` or a backslash (see readLines); the hub then skips its own scan. */
-export type LineHandler = (stream: 'stdout' | 'stderr', line: string, pid: number, plain: boolean) => void
+/**
+ * Where a child's output goes: a line as text, or the whole lines of a
+ * chunk as bytes, `bytes[start, end)` (see readLines' `onLines`).
+ */
+export interface ChildOutput {
+  line: (stream: 'stdout' | 'stderr', line: string, pid: number) => void
+  lines: (stream: 'stdout' | 'stderr', bytes: Buffer, start: number, end: number, pid: number) => void
+}
 
 type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 
@@ -39,7 +45,7 @@ export class Child {
   stopRequested = false
 
   /** Spawns the program; rejects with the OS error when it cannot be run. */
-  static async spawn (spec: ProcessSpec, onLine: LineHandler): Promise<Child> {
+  static async spawn (spec: ProcessSpec, output: ChildOutput): Promise<Child> {
     await checkFolder(spec.cwd)
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
@@ -61,16 +67,21 @@ export class Child {
     } catch (err) {
       throw new Error(spawnError(spec, err as NodeJS.ErrnoException))
     }
-    return new Child(subprocess.pid!, subprocess.stdout!, subprocess.stderr!, exit, onLine)
+    return new Child(subprocess.pid!, subprocess.stdout!, subprocess.stderr!, exit, output)
   }
 
-  private constructor (pid: number, stdout: Readable, stderr: Readable, exit: Promise<ExitStatus>, onLine: LineHandler) {
+  private constructor (pid: number, stdout: Readable, stderr: Readable, exit: Promise<ExitStatus>, output: ChildOutput) {
     this.pid = pid
     const last = new LastLines()
     const read = (stream: 'stdout' | 'stderr', source: Readable): Promise<void> =>
-      readLines(source, (line, plain) => {
+      readLines(source, (line) => {
         last.push(line)
-        onLine(stream, line, pid, plain)
+        output.line(stream, line, pid)
+      }, {
+        onLines: (bytes, start, end) => {
+          last.pushLines(bytes, start, end)
+          output.lines(stream, bytes, start, end, pid)
+        }
       }).catch(() => {})
     const drained = Promise.all([read('stdout', stdout), read('stderr', stderr)])
     this.leaderExit = exit.then(() => {})

@@ -1,3 +1,4 @@
+import { decodeLine } from '../log/lines.js'
 import type { ExitInfo } from '../plugins/status.js'
 
 /** Lines kept per process for `lastExit`, and the longest part of a line kept. */
@@ -11,6 +12,18 @@ export class LastLines {
   push (line: string): void {
     if (this.#lines.length === KEEP_LINES) this.#lines.shift()
     this.#lines.push(line.length > KEEP_CHARS ? `${line.slice(0, KEEP_CHARS)}…` : line)
+  }
+
+  /** Keeps the last of the whole lines `bytes[start, end)` holds (see readLines' `onLines`). */
+  pushLines (bytes: Buffer, start: number, end: number): void {
+    const lines: string[] = []
+    for (let newline = end - 1; newline >= start && lines.length < KEEP_LINES;) {
+      const before = newline > start ? bytes.lastIndexOf(10, newline - 1) : -1
+      const lineStart = before < start ? start : before + 1
+      lines.push(decodeLine(bytes, lineStart, newline))
+      newline = lineStart - 1
+    }
+    for (let i = lines.length - 1; i >= 0; i--) this.push(lines[i])
   }
 
   get lines (): string[] {

@@ -110,7 +110,10 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     const { name, hub } = this.#ctx
     let child: Child
     try {
-      child = await Child.spawn(this.#spec(), (stream, line, pid, plain) => { hub.publishLine(name, stream, pid, line, plain) })
+      child = await Child.spawn(this.#spec(), {
+        line: (stream, line, pid) => { hub.publishLine(name, stream, pid, line) },
+        lines: (stream, bytes, start, end, pid) => { hub.publishLines(name, stream, pid, bytes, start, end) }
+      })
     } catch (err) {
       throw new SpawnFailed(name, errorMessage(err))
     }
