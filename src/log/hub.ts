@@ -272,21 +272,30 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const lines = bytes.subarray(start, end)
     const level: LevelName = stream === 'stderr' ? 'error' : 'info'
     // Records wanted as objects, lines below the level (a JSON one may be above it), or broken UTF-8: one by one.
-    const asText = LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines)
+    if (LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines)) {
+      for (let at = 0; at < lines.length;) {
+        const newline = lines.indexOf(10, at)
+        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
+        at = newline + 1
+      }
+      return
+    }
     const log = this.#plugin(plugin)
     const head = this.#head(log, stream, pid, level)
+    const streamId = STREAM_IDS[stream]
+    const levelIndex = LEVEL_INDEX.get(level)!
     const escapes = new EscapeFinder(lines)
-    let escape = asText ? 0 : escapes.next(0)
+    let escape = escapes.next(0)
     for (let at = 0; at < lines.length;) {
       const newline = lines.indexOf(10, at)
       if (newline < escape && lines[at] !== 123 /* { */) {
         const seq = this.#seq + 1
-        const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, STREAM_IDS[stream], LEVELS[level])
+        const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, streamId, LEVELS[level])
         this.#lines.appendFrom(this.#ring, seq, log.id)
-        this.#counted(seq, bytes, log, LEVEL_INDEX.get(level)!)
+        this.#counted(seq, bytes, log, levelIndex)
       } else {
         this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
-        if (!asText && escape < newline) escape = escapes.next(newline + 1)
+        if (escape < newline) escape = escapes.next(newline + 1)
       }
       at = newline + 1
     }

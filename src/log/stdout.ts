@@ -28,7 +28,7 @@ export function logToStdout (hub: LogHub, pretty: boolean): () => Promise<void> 
       messageFormat: '[{plugin}] {msg}',
       singleLine: false
     })
-    // A large maxWrite: what queues up while a write is under way goes out in one write, so it cannot fall behind.
+    // A large maxWrite: what waited in the SerialWriter goes out in one write, so it cannot fall behind.
     : pino.destination({ dest: 1, sync: false, contentMode: 'buffer', maxWrite: 16 * 1024 * 1024 })
   // In buffer mode SonicBoom takes bytes (its types only know strings), and says `drain` once it has written everything.
   const writer = pretty ? undefined : new SerialWriter((data, done) => { out.once('drain', done).write(data as unknown as string) })
