@@ -1,10 +1,13 @@
 /**
  * Writes buffers to a destination one write at a time; what is pushed while
- * a write is under way waits for it. Views that follow each other in
- * memory, as the hub's consecutive hand-overs of JSON lines do, are joined
- * without a copy, and what waits goes out a joined view a write: a flood
- * costs a write for every round trip to the disk (or every 256 KiB), and
- * no copy. Nothing is dropped.
+ * a write is under way waits for it, and all of it goes out in the next
+ * write. So a flood costs a write for every round trip to the disk, and
+ * what waits stays about what comes in during one round trip: writes grow
+ * with the backlog (a write a piece could not keep up with a flood while
+ * the event loop is busy, and the backlog grew without bound). Views that
+ * follow each other in memory, as the hub's consecutive hand-overs of JSON
+ * lines do, are joined without a copy; others are copied into one buffer.
+ * Nothing is dropped.
  */
 export class SerialWriter {
   readonly #write: (data: Buffer, done: () => void) => void
@@ -41,7 +44,7 @@ export class SerialWriter {
 
   #done = (): void => {
     this.#writing = false
-    const next = this.#pending.shift()
+    const next = this.takePending()
     if (next !== undefined) this.#start(next)
   }
 }
