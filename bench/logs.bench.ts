@@ -42,6 +42,7 @@ const SERVER_SCRIPT = `
 import { buildApp } from './dist/src/app.js'
 import { LogHub } from './dist/src/log/hub.js'
 import { logToStdout } from './dist/src/log/stdout.js'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 const [config, dataDir, port] = process.argv.slice(2)
 const hub = new LogHub()
 const closeStdout = logToStdout(hub, false)
@@ -49,10 +50,14 @@ const app = await buildApp({ config, dataDir, hub, logFileSize: 1024 * 1024 * 10
 await app.listen({ host: '127.0.0.1', port: Number(port) })
 // LOG_BENCH_MEMORY=1: the peaks of each kind of memory, on stderr at exit.
 const peak = {}
+// LOG_BENCH_VERBOSE=1: how long the event loop was held up (skill calls wait that long), on stderr at exit.
+const delay = monitorEventLoopDelay({ resolution: 1 })
+delay.enable()
 if (process.env.LOG_BENCH_MEMORY) setInterval(() => { if (process.env.LOG_BENCH_GC) globalThis.gc(); for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v) }, 25).unref()
 process.once('SIGTERM', async () => {
   await app.close()
   await closeStdout()
+  if (process.env.LOG_BENCH_VERBOSE) process.stderr.write('server event loop delay (ms): p50 ' + (delay.percentile(50) / 1e6).toFixed(1) + ', p99 ' + (delay.percentile(99) / 1e6).toFixed(1) + ', max ' + (delay.max / 1e6).toFixed(1) + '\\n')
   if (process.env.LOG_BENCH_MEMORY) process.stderr.write('server memory peaks (MB): ' + Object.entries(peak).map(([k, v]) => k + ' ' + Math.round(v / 1048576)).join(', ') + '\\n')
   process.exit(0)
 })

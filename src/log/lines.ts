@@ -94,19 +94,29 @@ export async function readLines (source: Readable, onLine: (line: string) => voi
     if (open) hold(decoder.write(chunk.subarray(last + 1)))
   }
 
+  // A chunk a turn of the event loop: libuv reads up to 32 chunks a poll, and
+  // a flood's chunks taken back to back held the loop (skill calls, SSE
+  // clients, timers) for 25-80 ms at a time; with a turn each, no more than
+  // a chunk's worth.
+  const resume = (): void => { source.resume() }
+  const onChunk = (chunk: Buffer): void => {
+    onData(chunk)
+    source.pause()
+    setImmediate(resume)
+  }
   await new Promise<void>((resolve, reject) => {
     const done = (): void => {
-      source.off('data', onData)
+      source.off('data', onChunk)
       hold(decoder.end())
       if (rest !== '' || dropped > 0) emitHeld()
       dropped = 0
       resolve()
     }
-    source.on('data', onData)
+    source.on('data', onChunk)
     source.once('end', done)
     source.once('close', done)
     source.once('error', (err) => {
-      source.off('data', onData)
+      source.off('data', onChunk)
       reject(err)
     })
   })
