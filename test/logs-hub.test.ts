@@ -279,6 +279,23 @@ t.test('readLines: a flood of lines arrives whole and in order', async (t) => {
   t.equal(bad, 0, 'every line once, in order, the last one without its newline too')
 })
 
+t.test('readLines takes a chunk a turn of the event loop, so other work runs between a flood\'s chunks', async (t) => {
+  const { PassThrough } = await import('node:stream')
+  const source = new PassThrough()
+  const events: string[] = []
+  const done = readLines(source, (line) => events.push(line))
+  // Three chunks waiting at once, as libuv hands a flood over (up to 32 reads a poll).
+  source.write('a\n')
+  source.write('b\n')
+  source.write('c\n')
+  source.end()
+  setImmediate(() => events.push('other work'))
+  await done
+  t.same(events.filter((e) => e !== 'other work'), ['a', 'b', 'c'])
+  const other = events.indexOf('other work')
+  t.ok(other >= 0 && other < events.indexOf('c'), `the work queued meanwhile ran before the last chunk, not after all of them: ${events.join(', ')}`)
+})
+
 t.test('readLines rejects when its stream fails, keeping what it had', async (t) => {
   const { PassThrough } = await import('node:stream')
   const source = new PassThrough()
