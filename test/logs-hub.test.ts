@@ -194,6 +194,25 @@ t.test('counts by plugin and by plugin and level', async (t) => {
   ])
 })
 
+t.test('publishLines hands readers the same JSON lines as publishLine, across ring chunks and with a small ring', async (t) => {
+  // Runs of plain lines are copied out of the ring at once: a quoted line cuts a run, and
+  // so do the ring's limits (a run may not outgrow what it keeps); 4,000 lines span ring chunks.
+  const lines: string[] = []
+  for (let i = 1; i <= 4000; i++) lines.push(i % 997 === 0 ? `line ${i} "quoted"` : i % 1500 === 0 ? `line ${i} ${'x'.repeat(3000)}` : `line ${i} the quick brown fox jumps over the lazy dog`)
+  const bytes = Buffer.from(lines.join('\n') + '\n')
+  const handedOver = (hub: LogHub, feed: (hub: LogHub) => void): any[] => {
+    const batches: LineBatch[] = []
+    hub.onRecords((batch) => batches.push(batch))
+    feed(hub)
+    hub.flush()
+    return Buffer.concat(batches.flatMap((b) => b.views)).toString().trimEnd().split('\n').map((l) => ({ ...JSON.parse(l), time: 0 }))
+  }
+  const expected = handedOver(new LogHub(), (hub) => { for (const line of lines) hub.publishLine('p', 'stdout', 3, line) })
+  t.equal(expected.length, 4000)
+  t.same(handedOver(new LogHub(), (hub) => hub.publishLines('p', 'stdout', 3, bytes, 0, bytes.length)), expected, 'one call, a large ring')
+  t.same(handedOver(new LogHub({ capacity: 7, maxBytes: 5000 }), (hub) => hub.publishLines('p', 'stdout', 3, bytes, 0, bytes.length)), expected, 'one call, a ring of 7 records and 5,000 bytes')
+})
+
 t.test('readers get each turn\'s JSON lines once, in order, as runs of one plugin', async (t) => {
   const hub = new LogHub()
   const batches: LineBatch[] = []

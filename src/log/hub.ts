@@ -130,6 +130,10 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The first record not yet handed to the readers, and the bytes since. */
   #pendingFrom = 1
   #pendingBytes = 0
+  /** The run of records publishLines is adding whose JSON lines are not in #lines yet (0: none), and its plugin and bytes. */
+  #runFrom = 0
+  #runPlugin = 0
+  #runBytes = 0
   #lastHandOver = 0
   #handOverMs: number
   #timer: NodeJS.Timeout | undefined
@@ -286,19 +290,41 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const levelIndex = LEVEL_INDEX.get(level)!
     const escapes = new EscapeFinder(lines)
     let escape = escapes.next(0)
+    const longestRun = Math.max(1, Math.floor(this.capacity / 2))
     for (let at = 0; at < lines.length;) {
       const newline = lines.indexOf(10, at)
       if (newline < escape && lines[at] !== 123 /* { */) {
         const seq = this.#seq + 1
+        // A run may not outgrow what the ring keeps: its lines are copied from there.
+        if (seq - this.#runFrom >= longestRun || this.#runBytes >= this.#ring.maxBytes / 2) this.#endRun()
+        if (this.#runFrom === 0) {
+          this.#runFrom = seq
+          this.#runPlugin = log.id
+          this.#runBytes = 0
+        }
         const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, streamId, LEVELS[level])
-        this.#lines.appendFrom(this.#ring, seq, log.id)
+        this.#runBytes += bytes
         this.#counted(seq, bytes, log, levelIndex)
       } else {
+        this.#endRun()
         this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
         if (escape < newline) escape = escapes.next(newline + 1)
       }
       at = newline + 1
     }
+    this.#endRun()
+  }
+
+  /**
+   * Adds the JSON lines of the run of records publishLines copied into the
+   * ring as they are (up to the newest) to the lines readers get, all at
+   * once (see FrameRing#copyLines): before any other record, and before a
+   * hand-over.
+   */
+  #endRun (): void {
+    if (this.#runFrom === 0) return
+    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#runPlugin)
+    this.#runFrom = 0
   }
 
   /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for its next line. */
@@ -365,7 +391,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const seq = record.seq
     const bytes = this.#ring.append(seq, frame, dataAt, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
     // Copied from the ring's bytes: the frame is encoded once.
-    this.#lines.appendFrom(this.#ring, seq, log.id)
+    this.#lines.appendFrom(this.#ring, seq, seq, log.id)
     this.#stored(record, seq, bytes, log, json)
   }
 
@@ -400,6 +426,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /** Hands the records not yet handed over to the readers now (before closing one, say). */
   flush (): void {
+    this.#endRun()
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined

@@ -235,22 +235,49 @@ export class FrameRing {
     return this.#length[seq % this.capacity]
   }
 
-  /** Bytes of the JSON line (JSON and newline) of retained record `seq`. */
-  lineLength (seq: number): number {
-    const slot = seq % this.capacity
-    return this.#length[slot] - this.#dataAt[slot] - 1
+  /** Bytes of the frames of retained records `from` to `to`. */
+  framesLength (from: number, to: number): number {
+    let bytes = 0
+    for (let seq = from; seq <= to; seq++) bytes += this.#length[seq % this.capacity]
+    return bytes
   }
 
-  /** Copies the JSON line (JSON and newline) of retained record `seq` into `target` at `at`; returns the end. */
-  copyLine (seq: number, target: Buffer, at: number): number {
-    const slot = seq % this.capacity
-    const start = this.#start[slot]
-    return at + this.#bufferOf(slot).copy(target, at, start + this.#dataAt[slot], start + this.#length[slot] - 1)
+  /**
+   * Copies the JSON lines (JSON and newline) of retained records `from` to
+   * `to` into `target` at `at`; returns the end. `target` needs room for
+   * their frames (`framesLength`): the frames are copied whole, one call a
+   * chunk they span, and each JSON line is then moved down over the frame
+   * text before it. copyWithin makes no new object; Buffer#copy of a part
+   * of a buffer makes a view of it (Node 20), which done for every line
+   * cost more than the bytes and fed the garbage collector.
+   */
+  copyLines (from: number, to: number, target: Buffer, at: number): number {
+    this.#spans(from, to, (first, last, frames) => {
+      target.set(frames, at)
+      const offset = at - this.#start[first % this.capacity]
+      for (let seq = first; seq <= last; seq++) {
+        const slot = seq % this.capacity
+        const line = offset + this.#start[slot] + this.#dataAt[slot]
+        const end = offset + this.#start[slot] + this.#length[slot] - 1
+        target.copyWithin(at, line, end)
+        at += end - line
+      }
+    })
+    return at
   }
 
   /** Views (no copy) of the frames of retained records `from` to `to`, one per chunk they span (each chunk id given to `each`). */
   frames (from: number, to: number, each?: (chunk: number) => void): Buffer[] {
     const views: Buffer[] = []
+    this.#spans(from, to, (_first, _last, frames, chunk) => {
+      views.push(frames)
+      each?.(chunk)
+    })
+    return views
+  }
+
+  /** Calls `each` for every run of records `from` to `to` in one chunk, with a view of their frames (contiguous there). */
+  #spans (from: number, to: number, each: (first: number, last: number, frames: Buffer, chunk: number) => void): void {
     let seq = from
     while (seq <= to) {
       const slot = seq % this.capacity
@@ -258,11 +285,9 @@ export class FrameRing {
       let end = seq
       while (end < to && this.#chunkOf[(end + 1) % this.capacity] === chunk) end++
       const endSlot = end % this.capacity
-      views.push(this.#bufferOf(slot).subarray(this.#start[slot], this.#start[endSlot] + this.#length[endSlot]))
-      each?.(chunk)
+      each(seq, end, this.#bufferOf(slot).subarray(this.#start[slot], this.#start[endSlot] + this.#length[endSlot]), chunk)
       seq = end + 1
     }
-    return views
   }
 
 }
@@ -289,11 +314,11 @@ export class LineBuffer {
   #runPlugin = -1
   #runStart = 0
 
-  /** Appends the JSON line of retained record `seq` of `ring`, copied from its frame. */
-  appendFrom (ring: FrameRing, seq: number, plugin: number): void {
-    const bytes = ring.lineLength(seq)
-    this.#reserve(bytes, plugin)
-    this.#used = ring.copyLine(seq, this.#chunk, this.#used)
+  /** Appends the JSON lines of retained records `from` to `to` of `ring` (one plugin's), copied from their frames. */
+  appendFrom (ring: FrameRing, from: number, to: number, plugin: number): void {
+    // Room for the frames: copyLines copies them whole, then keeps only the lines.
+    this.#reserve(ring.framesLength(from, to), plugin)
+    this.#used = ring.copyLines(from, to, this.#chunk, this.#used)
   }
 
   /** Makes room for `bytes` more and starts a run when the plugin changes. */
