@@ -33,6 +33,14 @@ interface RawBuffer extends Buffer {
 
 /** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
 const CHUNK_BYTES = 256 * 1024
+/**
+ * Bytes at the end of each ring chunk where `appendLine` copies a stretch of
+ * its source at once, to move each line from there into its frame with
+ * copyWithin: Buffer#copy of a part of a buffer makes a view of it (Node
+ * 20), which done for every line cost more than the bytes and fed the
+ * garbage collector. Frames never go there.
+ */
+const SCRATCH_BYTES = 16 * 1024
 /** Evicted chunks kept for reuse at most. */
 const FREE_CHUNKS = 16
 
@@ -58,6 +66,11 @@ export class FrameRing {
   /** The digits of #digitsSeq (see #digitsOf). */
   #digits: Uint8Array = Buffer.from('0')
   #digitsSeq = 0
+  /** What the current chunk's scratch tail holds: `#scratchOf[#scratchFrom, #scratchTo)`, for chunk `#scratchChunk`. */
+  #scratchOf: Buffer | undefined
+  #scratchChunk = -1
+  #scratchFrom = 0
+  #scratchTo = 0
   /** Views handed to sockets and not yet written, by chunk id. */
   #pins = new Map<number, number>()
   /** Evicted chunks still pinned, by id: reused once unpinned. */
@@ -77,7 +90,7 @@ export class FrameRing {
     this.streamOf = new Uint8Array(n)
     this.levelOf = new Uint8Array(n)
     this.#chunks = new Array(n).fill(undefined)
-    this.#chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, this.maxBytes))
+    this.#chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, this.maxBytes) + SCRATCH_BYTES)
     this.#chunks[0] = this.#chunk
   }
 
@@ -103,7 +116,9 @@ export class FrameRing {
    * (`from` to `to`) that a JSON string holds as it is: the frame is put
    * together from bytes, without a string of the line or of the frame
    * (`head` is the JSON between the seq and the message, encoded). Returns
-   * the frame's length in bytes.
+   * the frame's length in bytes. A stretch of `source` may be copied ahead
+   * for the next lines: a Buffer passed again must hold the same bytes
+   * (publishLines passes a new view of each chunk it gets).
    */
   appendLine (seq: number, head: Uint8Array, source: Buffer, from: number, to: number, plugin: number, stream: number, level: number): number {
     const digits = this.#digitsOf(seq)
@@ -121,12 +136,33 @@ export class FrameRing {
     for (let i = 0; i < digits.length; i++) chunk[at++] = digits[i]
     chunk.set(head, at)
     at += head.length
-    at += source.copy(chunk, at, from, to)
+    at = this.#copyIn(source, from, to, at)
     chunk[at++] = 34 // "
     chunk[at++] = 125 // }
     chunk[at++] = 10
     chunk[at++] = 10
     return this.#commit(seq, start, at - start, dataAt, plugin, stream, level)
+  }
+
+  /**
+   * Copies `source[from, to)` into the current chunk at `at` through its
+   * scratch tail (see SCRATCH_BYTES): a stretch of the source is copied
+   * there when the line is not in the stretch copied last; returns the end.
+   */
+  #copyIn (source: Buffer, from: number, to: number, at: number): number {
+    const chunk = this.#chunk
+    if (to - from > SCRATCH_BYTES) return at + source.copy(chunk, at, from, to)
+    const scratch = chunk.length - SCRATCH_BYTES
+    if (this.#scratchOf !== source || this.#scratchChunk !== this.#chunkId || from < this.#scratchFrom || to > this.#scratchTo) {
+      this.#scratchTo = Math.min(source.length, from + SCRATCH_BYTES)
+      chunk.set(source.subarray(from, this.#scratchTo), scratch)
+      this.#scratchOf = source
+      this.#scratchChunk = this.#chunkId
+      this.#scratchFrom = from
+    }
+    const offset = scratch - this.#scratchFrom
+    chunk.copyWithin(at, offset + from, offset + to)
+    return at + to - from
   }
 
   /** The decimal digits of `seq`, counted up from the last call's when it is the next one. */
@@ -147,9 +183,9 @@ export class FrameRing {
 
   /** Where the next frame of at most `bytes` goes: a new chunk when the current one has no room. */
   #room (bytes: number): number {
-    if (bytes > this.#chunk.length - this.#used) {
+    if (bytes > this.#chunk.length - SCRATCH_BYTES - this.#used) {
       this.#chunkId = (this.#chunkId + 1) >>> 0
-      this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
+      this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes) + SCRATCH_BYTES)
       this.#used = 0
     }
     return this.#used
@@ -187,7 +223,7 @@ export class FrameRing {
   }
 
   #recycle (buffer: Buffer): void {
-    if (buffer.length === CHUNK_BYTES && this.#free.length < FREE_CHUNKS) this.#free.push(buffer)
+    if (buffer.length === CHUNK_BYTES + SCRATCH_BYTES && this.#free.length < FREE_CHUNKS) this.#free.push(buffer)
   }
 
   /**
