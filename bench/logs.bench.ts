@@ -151,11 +151,33 @@ class SseReader {
     if (latencies) this.latencies = []
   }
 
-  /** Frames are lines ("id: N", "event: TYPE", "data: JSON", comments) ended by a blank one. */
   onChunk (chunk: Buffer): void {
     const now = performance.now()
-    const bytes = this.#carry === undefined ? chunk : Buffer.concat([this.#carry, chunk])
     const before = this.count
+    const carry = this.#carry
+    if (carry === undefined) {
+      this.#parse(chunk)
+    } else {
+      // Only the frame the last chunk left open is joined (and copied), not the whole chunk.
+      let split = chunk.length
+      if (carry[carry.length - 1] === 10 && chunk[0] === 10) {
+        split = 1
+      } else {
+        const blank = chunk.indexOf(FRAME_END)
+        if (blank >= 0) split = blank + 2
+      }
+      this.#carry = undefined
+      this.#parse(Buffer.concat([carry, chunk.subarray(0, split)]))
+      if (split < chunk.length) this.#parse(chunk.subarray(split))
+    }
+    if (this.count > before) {
+      if (before === 0) this.first = now
+      this.last = now
+    }
+  }
+
+  /** Frames are lines ("id: N", "event: TYPE", "data: JSON", comments) ended by a blank one; a last one cut short is kept for the next chunk. */
+  #parse (bytes: Buffer): void {
     let frame = 0
     let type = 0
     let data = 0
@@ -172,10 +194,6 @@ class SseReader {
       }
     }
     this.#carry = frame < bytes.length ? bytes.subarray(frame) : undefined
-    if (this.count > before) {
-      if (before === 0) this.first = now
-      this.last = now
-    }
   }
 
   /** Checks the line number that starts the msg of the record in `bytes[from, to)`. */
@@ -193,6 +211,7 @@ class SseReader {
   }
 }
 
+const FRAME_END = Buffer.from('\n\n')
 const MSG_FIELD = Buffer.from('"msg":"')
 
 /**

@@ -283,9 +283,7 @@ export class FrameRing {
    * `to` into `target` at `at`; returns the end. `target` needs room for
    * their frames (`framesLength`): the frames are copied whole, one call a
    * chunk they span, and each JSON line is then moved down over the frame
-   * text before it. copyWithin makes no new object; Buffer#copy of a part
-   * of a buffer makes a view of it (Node 20), which done for every line
-   * cost more than the bytes and fed the garbage collector.
+   * text before it with copyWithin (see SCRATCH_BYTES for why).
    */
   copyLines (from: number, to: number, target: Buffer, at: number): number {
     this.#spans(from, to, (first, last, frames) => {
