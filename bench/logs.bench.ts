@@ -20,7 +20,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -193,7 +192,8 @@ class SseReader {
         data = line + 6
       }
     }
-    this.#carry = frame < bytes.length ? bytes.subarray(frame) : undefined
+    // Copied: the bytes may be a read buffer that is reused.
+    this.#carry = frame < bytes.length ? Buffer.from(bytes.subarray(frame)) : undefined
   }
 
   /** Checks the line number that starts the msg of the record in `bytes[from, to)`. */
@@ -229,15 +229,83 @@ function msgStart (bytes: Buffer, from: number, to: number): number {
   return -1
 }
 
+/**
+ * The body of a chunked HTTP response as it comes, handed on without the
+ * chunk framing (`<hex size>\r\n<data>\r\n`, a size of 0 ends it).
+ */
+class ChunkedBody {
+  #left = 0
+  #crlf = 0
+  #size = 0
+  #ended = false
+
+  constructor (readonly onData: (piece: Buffer) => void) {}
+
+  push (bytes: Buffer): void {
+    let i = 0
+    while (i < bytes.length && !this.#ended) {
+      if (this.#left > 0) {
+        const n = Math.min(this.#left, bytes.length - i)
+        this.onData(bytes.subarray(i, i + n))
+        this.#left -= n
+        i += n
+        if (this.#left === 0) this.#crlf = 2
+      } else if (this.#crlf > 0) {
+        this.#crlf--
+        i++
+      } else {
+        const c = bytes[i++]
+        if (c === 10) {
+          this.#left = this.#size
+          this.#ended = this.#size === 0
+          this.#size = 0
+        } else if (c !== 13) {
+          this.#size = this.#size * 16 + Number.parseInt(String.fromCharCode(c), 16)
+        }
+      }
+    }
+  }
+}
+
+/**
+ * GET /logs for one plugin's stdout on a bare socket that reads into one
+ * buffer it reuses (net's `onread`), the HTTP framing taken off by hand: a
+ * client that allocates nothing a read. Through node:http each 64 KiB read
+ * was a new buffer, and in a process this small the external memory drove
+ * a full garbage collection every 60-150 ms of a flood, on the two cores
+ * the server and the child need.
+ */
 async function openStream (server: Server, plugin: string, reader: SseReader): Promise<() => void> {
   return await new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: `/logs?plugin=${plugin}&stream=stdout`, agent: false }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`GET /logs answered ${res.statusCode}`))
-      res.on('data', (chunk: Buffer) => reader.onChunk(chunk))
-      resolve(() => req.destroy())
+    const body = new ChunkedBody((piece) => reader.onChunk(piece))
+    let head = ''
+    const socket = connect({
+      host: '127.0.0.1',
+      port: server.port,
+      onread: {
+        buffer: Buffer.allocUnsafe(64 * 1024),
+        callback: (size: number, buffer: Uint8Array): boolean => {
+          const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, size)
+          if (head.endsWith('\r\n\r\n')) {
+            body.push(bytes)
+            return true
+          }
+          let i = 0
+          while (i < bytes.length && !head.endsWith('\r\n\r\n')) head += String.fromCharCode(bytes[i++])
+          if (!head.endsWith('\r\n\r\n')) return true
+          if (!head.startsWith('HTTP/1.1 200') || !/\r\ntransfer-encoding: chunked\r\n/i.test(head)) {
+            reject(new Error(`GET /logs answered ${head.split('\r\n')[0]} (a chunked 200 was expected)`))
+            socket.destroy()
+            return false
+          }
+          resolve(() => socket.destroy())
+          body.push(bytes.subarray(i))
+          return true
+        }
+      }
     })
-    req.on('error', reject)
-    req.end()
+    socket.on('connect', () => socket.write(`GET /logs?plugin=${plugin}&stream=stdout HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`))
+    socket.on('error', reject)
   })
 }
 
