@@ -8,6 +8,8 @@
 //   - one line per write (console.log style): SSE rate >= 0.8x raw
 //   - 64 KiB batches:                         SSE rate >= 0.25x raw
 //   - p99 latency from a line's write to its SSE arrival at 10,000 lines/s
+//   - every line of every flood reaches the client, once, in order
+//   - the server's event loop delay (how long a skill call may wait)
 //   - the server's peak RSS with one stalled client during a 1,000,000-line
 //     flood: <= 200 MB
 // The server is the compiled build (as `npm start` runs it), in its own
@@ -16,7 +18,10 @@
 // that the lines of every flood can be counted in them.
 // Env: LOG_BENCH_LINES (1,000,000), LOG_BENCH_RUNS (2, best of),
 // LOG_BENCH_PROFILE=<dir> (a CPU profile of each server, written on exit),
-// LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it).
+// LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it),
+// LOG_BENCH_VERBOSE=1 (the CPU the server and the client used a line),
+// LOG_BENCH_MEMORY=1 (the server's memory peaks by kind; LOG_BENCH_GC=1 to
+// collect garbage before each look).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -49,14 +54,14 @@ const app = await buildApp({ config, dataDir, hub, logFileSize: 1024 * 1024 * 10
 await app.listen({ host: '127.0.0.1', port: Number(port) })
 // LOG_BENCH_MEMORY=1: the peaks of each kind of memory, on stderr at exit.
 const peak = {}
-// LOG_BENCH_VERBOSE=1: how long the event loop was held up (skill calls wait that long), on stderr at exit.
+// How long the event loop was held up (a skill call waits that long), on stderr at exit.
 const delay = monitorEventLoopDelay({ resolution: 1 })
 delay.enable()
 if (process.env.LOG_BENCH_MEMORY) setInterval(() => { if (process.env.LOG_BENCH_GC) globalThis.gc(); for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v) }, 25).unref()
 process.once('SIGTERM', async () => {
   await app.close()
   await closeStdout()
-  if (process.env.LOG_BENCH_VERBOSE) process.stderr.write('server event loop delay (ms): p50 ' + (delay.percentile(50) / 1e6).toFixed(1) + ', p99 ' + (delay.percentile(99) / 1e6).toFixed(1) + ', max ' + (delay.max / 1e6).toFixed(1) + '\\n')
+  process.stderr.write('      the server\\'s event loop delay (ms): p50 ' + (delay.percentile(50) / 1e6).toFixed(1) + ', p99 ' + (delay.percentile(99) / 1e6).toFixed(1) + ', max ' + (delay.max / 1e6).toFixed(1) + ' (max includes its start)\\n')
   if (process.env.LOG_BENCH_MEMORY) process.stderr.write('server memory peaks (MB): ' + Object.entries(peak).map(([k, v]) => k + ' ' + Math.round(v / 1048576)).join(', ') + '\\n')
   process.exit(0)
 })
