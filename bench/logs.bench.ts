@@ -311,6 +311,7 @@ async function openStream (server: Server, plugin: string, reader: SseReader): P
     })
     socket.on('connect', () => socket.write(`GET /logs?plugin=${plugin}&stream=stdout HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`))
     socket.on('error', reject)
+    socket.on('close', () => reject(new Error('GET /logs: the connection closed before a response')))
   })
 }
 
