@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { LogHub, type LineBatch } from '../src/log/hub.js'
 import { MAX_LINE_LENGTH, readLines } from '../src/log/lines.js'
@@ -300,7 +301,6 @@ t.test('readLines: a flood of lines arrives whole and in order', async (t) => {
 })
 
 t.test('readLines takes a chunk a turn of the event loop, so other work runs between a flood\'s chunks', async (t) => {
-  const { PassThrough } = await import('node:stream')
   const source = new PassThrough()
   const events: string[] = []
   const done = readLines(source, (line) => events.push(line))
@@ -317,7 +317,6 @@ t.test('readLines takes a chunk a turn of the event loop, so other work runs bet
 })
 
 t.test('readLines rejects when its stream fails, keeping what it had', async (t) => {
-  const { PassThrough } = await import('node:stream')
   const source = new PassThrough()
   const seen: string[] = []
   const done = readLines(source, (line) => seen.push(line))
