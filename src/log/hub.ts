@@ -130,9 +130,8 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The first record not yet handed to the readers, and the bytes since. */
   #pendingFrom = 1
   #pendingBytes = 0
-  /** The run of records publishLines is adding whose JSON lines are not in #lines yet (0: none), and its plugin and bytes. */
+  /** The first record of the run publishLines is adding whose JSON lines are not in #lines yet (0: none), and the run's bytes. */
   #runFrom = 0
-  #runPlugin = 0
   #runBytes = 0
   #lastHandOver = 0
   #handOverMs: number
@@ -299,7 +298,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
         if (seq - this.#runFrom >= longestRun || this.#runBytes >= this.#ring.maxBytes / 2) this.#endRun()
         if (this.#runFrom === 0) {
           this.#runFrom = seq
-          this.#runPlugin = log.id
           this.#runBytes = 0
         }
         const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, streamId, LEVELS[level])
@@ -323,7 +321,8 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
    */
   #endRun (): void {
     if (this.#runFrom === 0) return
-    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#runPlugin)
+    // A run is one call's, so one plugin's: the ring knows which.
+    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#ring.pluginOf[this.#runFrom % this.#ring.capacity])
     this.#runFrom = 0
   }
 

@@ -66,9 +66,8 @@ export class FrameRing {
   /** The digits of #digitsSeq (see #digitsOf). */
   #digits: Uint8Array = Buffer.from('0')
   #digitsSeq = 0
-  /** What the current chunk's scratch tail holds: `#scratchOf[#scratchFrom, #scratchTo)`, for chunk `#scratchChunk`. */
+  /** What the current chunk's scratch tail holds: `#scratchOf[#scratchFrom, #scratchTo)` (undefined: nothing yet). */
   #scratchOf: Buffer | undefined
-  #scratchChunk = -1
   #scratchFrom = 0
   #scratchTo = 0
   /** Views handed to sockets and not yet written, by chunk id. */
@@ -153,11 +152,10 @@ export class FrameRing {
     const chunk = this.#chunk
     if (to - from > SCRATCH_BYTES) return at + source.copy(chunk, at, from, to)
     const scratch = chunk.length - SCRATCH_BYTES
-    if (this.#scratchOf !== source || this.#scratchChunk !== this.#chunkId || from < this.#scratchFrom || to > this.#scratchTo) {
+    if (this.#scratchOf !== source || from < this.#scratchFrom || to > this.#scratchTo) {
       this.#scratchTo = Math.min(source.length, from + SCRATCH_BYTES)
       chunk.set(source.subarray(from, this.#scratchTo), scratch)
       this.#scratchOf = source
-      this.#scratchChunk = this.#chunkId
       this.#scratchFrom = from
     }
     const offset = scratch - this.#scratchFrom
@@ -187,6 +185,7 @@ export class FrameRing {
       this.#chunkId = (this.#chunkId + 1) >>> 0
       this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes) + SCRATCH_BYTES)
       this.#used = 0
+      this.#scratchOf = undefined
     }
     return this.#used
   }
