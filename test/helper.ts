@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -29,9 +29,21 @@ export interface ServerOptions extends Partial<Omit<AppOptions, 'config' | 'data
   files?: Record<string, string>
 }
 
-/** A fresh folder under the OS temp dir. */
+/** Folders made by tempDir, removed when the test file's process exits (its servers and children are gone by then). */
+const tempDirs: string[] = []
+process.once('exit', () => {
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true })
+    } catch {} // a folder left behind is no reason to fail a test run
+  }
+})
+
+/** A fresh folder under the OS temp dir, removed when the test file ends. */
 export function tempDir (prefix = 'aigis-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
 }
 
 export async function writeFiles (dir: string, files: Record<string, string>): Promise<void> {
