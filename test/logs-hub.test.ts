@@ -215,6 +215,22 @@ t.test('publishLines hands readers the same JSON lines as publishLine, across ri
   t.same(handedOver(new LogHub({ capacity: 7, maxBytes: 5000 }), (hub) => hub.publishLines('p', 'stdout', 3, bytes, 0, bytes.length)), expected, 'one call, a ring of 7 records and 5,000 bytes')
 })
 
+t.test('a flood\'s hand-overs follow each other in memory, so a writer joins them without a copy', async (t) => {
+  // SerialWriter copies what waits only when it is not one stretch of memory (see LINE_CHUNK_BYTES).
+  const hub = new LogHub()
+  const views: Buffer[] = []
+  hub.onRecords((batch) => views.push(...batch.views))
+  const chunk = Buffer.from(Array.from({ length: 1300 }, (_, i) => `${i} the quick brown fox jumps over the lazy dog 0123456789\n`).join(''))
+  for (let handOver = 0; handOver < 5; handOver++) {
+    hub.publishLines('flood', 'stdout', 42, chunk, 0, chunk.length)
+    hub.flush()
+  }
+  t.equal(views.length, 5, 'a view a hand-over')
+  t.ok(views.every((view) => view.length > 190_000), 'of ~200 KB each, as a flood hands over every 2 ms')
+  const adjacent = views.slice(1).filter((view, i) => view.buffer === views[i].buffer && views[i].byteOffset + views[i].length === view.byteOffset)
+  t.ok(adjacent.length >= 3, `${adjacent.length} of 4 follow the one before`)
+})
+
 t.test('readers get each turn\'s JSON lines once, in order, as runs of one plugin', async (t) => {
   const hub = new LogHub()
   const batches: LineBatch[] = []
