@@ -7,6 +7,7 @@
 // same run, and the rates are compared:
 //   - one line per write (console.log style): SSE rate >= 0.8x raw
 //   - 64 KiB batches:                         SSE rate >= 0.25x raw
+//   - both from line 200,000 on, once the child's queue flows (see LATE_FROM)
 //   - p99 latency from a line's write to its SSE arrival at 10,000 lines/s
 //   - every line of every flood reaches the client, once, in order
 //   - the server's event loop delay (how long a skill call may wait)
