@@ -357,13 +357,18 @@ async function rawRate (mode: Mode): Promise<Rates> {
   await once(lines, 'close')
   const last = performance.now()
   if (n !== COUNT) throw new Error(`readline saw ${n} lines of ${COUNT}`)
-  return { rate: (n - 1) / ((last - first) / 1000), late: (n - LATE_FROM) / ((last - lateFirst) / 1000) }
+  return ratesOf(n, first, lateFirst, last)
 }
 
 /** Lines a second over a whole flood, and from line LATE_FROM on. */
 interface Rates {
   rate: number
   late: number
+}
+
+/** The rates of `count` lines whose first came at `first`, line LATE_FROM at `lateFirst` and the last at `last` (ms). */
+function ratesOf (count: number, first: number, lateFirst: number, last: number): Rates {
+  return { rate: (count - 1) / ((last - first) / 1000), late: (count - LATE_FROM) / ((last - lateFirst) / 1000) }
 }
 
 interface FloodRun extends Rates {
@@ -386,10 +391,9 @@ async function sseRate (server: Server, mode: Mode): Promise<FloodRun> {
   if (process.env.LOG_BENCH_VERBOSE !== undefined) {
     console.log(`      (${mode}: the server used ${used} ms CPU, ${(used * 1000 / COUNT).toFixed(2)} µs a line; this client ${((user + system) / COUNT).toFixed(2)} µs a line, ${(system / COUNT).toFixed(2)} in the kernel)`)
   }
-  const linesPerSecond = (reader.count - 1) / ((reader.last - reader.first) / 1000)
-  const late = (reader.count - LATE_FROM) / ((reader.last - reader.lateFirst) / 1000)
-  if (reader.outOfOrder === 0 && reader.gaps === 0 && reader.lastIndex === COUNT && reader.count === COUNT) return { rate: linesPerSecond, late }
-  return { rate: linesPerSecond, late, fault: `${mode}: ${reader.count.toLocaleString('en')} lines, ${reader.gaps} gaps, ${reader.outOfOrder} out of order, last line ${reader.lastIndex}` }
+  const whole = reader.outOfOrder === 0 && reader.gaps === 0 && reader.lastIndex === COUNT && reader.count === COUNT
+  const fault = whole ? undefined : `${mode}: ${reader.count.toLocaleString('en')} lines, ${reader.gaps} gaps, ${reader.outOfOrder} out of order, last line ${reader.lastIndex}`
+  return { ...ratesOf(reader.count, reader.first, reader.lateFirst, reader.last), fault }
 }
 
 /** stdout lines of `plugin` in its log files (current and rotated). */

@@ -130,7 +130,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The first record not yet handed to the readers, and the bytes since. */
   #pendingFrom = 1
   #pendingBytes = 0
-  /** The first record of the run publishLines is adding whose JSON lines are not in #lines yet (0: none), and the run's bytes. */
+  /** The first record of the run publishLines is adding whose JSON lines are not in #lines yet (0: none), and the bytes of the run's frames. */
   #runFrom = 0
   #runBytes = 0
   #lastHandOver = 0
@@ -322,7 +322,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   #endRun (): void {
     if (this.#runFrom === 0) return
     // A run is one call's, so one plugin's: the ring knows which.
-    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#ring.pluginOf[this.#runFrom % this.#ring.capacity])
+    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#ring.pluginOf[this.#runFrom % this.#ring.capacity], this.#runBytes)
     this.#runFrom = 0
   }
 
@@ -390,7 +390,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const seq = record.seq
     const bytes = this.#ring.append(seq, frame, dataAt, log.id, STREAM_IDS[record.stream], LEVELS[record.level])
     // Copied from the ring's bytes: the frame is encoded once.
-    this.#lines.appendFrom(this.#ring, seq, seq, log.id)
+    this.#lines.appendFrom(this.#ring, seq, seq, log.id, bytes)
     this.#stored(record, seq, bytes, log, json)
   }
 

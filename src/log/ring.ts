@@ -278,17 +278,10 @@ export class FrameRing {
     return this.#length[seq % this.capacity]
   }
 
-  /** Bytes of the frames of retained records `from` to `to`. */
-  framesLength (from: number, to: number): number {
-    let bytes = 0
-    for (let seq = from; seq <= to; seq++) bytes += this.#length[seq % this.capacity]
-    return bytes
-  }
-
   /**
    * Copies the JSON lines (JSON and newline) of retained records `from` to
    * `to` into `target` at `at`; returns the end. `target` needs room for
-   * their frames (`framesLength`): the frames are copied whole, one call a
+   * their frames: the frames are copied whole, one call a
    * chunk they span, and each JSON line is then moved down over the frame
    * text before it with copyWithin (see SCRATCH_BYTES for why).
    */
@@ -355,10 +348,13 @@ export class LineBuffer {
   #runPlugin = -1
   #runStart = 0
 
-  /** Appends the JSON lines of retained records `from` to `to` of `ring` (one plugin's), copied from their frames. */
-  appendFrom (ring: FrameRing, from: number, to: number, plugin: number): void {
+  /**
+   * Appends the JSON lines of retained records `from` to `to` of `ring` (one
+   * plugin's, whose frames are `frameBytes` long), copied from their frames.
+   */
+  appendFrom (ring: FrameRing, from: number, to: number, plugin: number, frameBytes: number): void {
     // Room for the frames: copyLines copies them whole, then keeps only the lines.
-    this.#reserve(ring.framesLength(from, to), plugin)
+    this.#reserve(frameBytes, plugin)
     this.#used = ring.copyLines(from, to, this.#chunk, this.#used)
   }
 
