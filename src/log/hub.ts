@@ -57,7 +57,6 @@ interface PluginLog {
   headTime: number[]
 }
 
-const STREAMS: readonly LogStream[] = ['log', 'stdout', 'stderr']
 const STREAM_IDS: Record<string, number> = { log: 0, stdout: 1, stderr: 2 }
 const LEVEL_NAMES = Object.keys(LEVELS) as LevelName[]
 const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
@@ -486,14 +485,35 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     return this.#pluginsById[id].name
   }
 
-  /** Whether a retained record matches `filter` (no bounds check), without parsing it. */
-  matchesAt (seq: number, filter: LogFilter): boolean {
+  /**
+   * A check of whether a retained record (no bounds check) matches `filter`,
+   * on the ids the ring keeps beside each record, without parsing it. Each
+   * plugin's name is looked up in the filter once, not once a record: an SSE
+   * client with a filter checks every record of a flood.
+   */
+  matcher (filter: LogFilter): (seq: number) => boolean {
     const ring = this.#ring
-    const slot = seq % ring.capacity
-    if (filter.plugins !== undefined && !filter.plugins.has(this.#pluginsById[ring.pluginOf[slot]].name)) return false
-    if (filter.stream !== undefined && STREAMS[ring.streamOf[slot]] !== filter.stream) return false
-    if (filter.minLevel !== undefined && ring.levelOf[slot] < filter.minLevel) return false
-    return true
+    const plugins = filter.plugins
+    const stream = filter.stream === undefined ? undefined : STREAM_IDS[filter.stream] ?? -1
+    const minLevel = filter.minLevel ?? 0
+    const byId = this.#pluginsById
+    /** By plugin id: whether the filter wants its records (ids are dense, in order of first record). */
+    let wanted = new Uint8Array(0)
+    const wants = (id: number): boolean => {
+      if (id >= wanted.length) {
+        const grown = new Uint8Array(byId.length)
+        grown.set(wanted)
+        for (let i = wanted.length; i < grown.length; i++) grown[i] = plugins!.has(byId[i].name) ? 1 : 0
+        wanted = grown
+      }
+      return wanted[id] === 1
+    }
+    return (seq) => {
+      const slot = seq % ring.capacity
+      if (plugins !== undefined && !wants(ring.pluginOf[slot])) return false
+      if (stream !== undefined && ring.streamOf[slot] !== stream) return false
+      return ring.levelOf[slot] >= minLevel
+    }
   }
 
   /** The retained entry with this sequence number, if it is still in the ring. */
@@ -522,6 +542,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     if (count <= 0) return found
     const first = this.firstSeq
     let seq = this.#seq
+    const matches = this.matcher(filter)
     const only = filter.plugins?.size === 1 ? this.#plugins.get([...filter.plugins][0]) : undefined
     if (filter.plugins?.size === 1 && only === undefined) return found
     if (only !== undefined) {
@@ -531,13 +552,13 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       for (let k = 1; k <= indexed && found.length < count; k++) {
         seq = recent[(only.count - k) % recent.length]
         if (seq < first) return found.reverse()
-        if (this.matchesAt(seq, filter)) found.push(seq)
+        if (matches(seq)) found.push(seq)
       }
       if (indexed === only.count) return found.reverse()
       seq-- // older records than the index holds: scan the ring from there
     }
     for (; seq >= first && found.length < count; seq--) {
-      if (this.matchesAt(seq, filter)) found.push(seq)
+      if (matches(seq)) found.push(seq)
     }
     return found.reverse()
   }

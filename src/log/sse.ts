@@ -71,7 +71,10 @@ class Client {
   /** The `done` of every view not yet written. */
   pending = new Set<() => void>()
 
-  constructor (readonly sink: SseSink, readonly filter: LogFilter, readonly filtered: boolean, cursor: number, allowance: number) {
+  /**
+   * @param matches whether a retained record is for it (see LogHub#matcher); undefined: every record is
+   */
+  constructor (readonly sink: SseSink, readonly matches: ((seq: number) => boolean) | undefined, cursor: number, allowance: number) {
     this.cursor = cursor
     this.allowance = allowance
   }
@@ -115,7 +118,7 @@ export class LogStreams {
     const filtered = filter.plugins !== undefined || filter.stream !== undefined || filter.minLevel !== undefined
     const cursor = this.#startOf(request)
     // A replay may start it further behind than maxLag; it is not skipped for that.
-    const client = new Client(sink, filter, filtered, cursor, Math.max(this.#maxLag, this.#hub.lastSeq - cursor + 1))
+    const client = new Client(sink, filtered ? this.#hub.matcher(filter) : undefined, cursor, Math.max(this.#maxLag, this.#hub.lastSeq - cursor + 1))
     client.write = (view, done) => {
       // Once, and at the latest when the socket closes: one that is cut may not call back.
       let called = false
@@ -218,14 +221,15 @@ export class LogStreams {
       // Ranges of seqs to send: runs of consecutive matching records are contiguous in the ring, one view a run.
       const runs: number[] = []
       let bytes = 0
-      if (!client.filtered) {
+      const matches = client.matches
+      if (matches === undefined) {
         const from = seq
         while (seq <= end && bytes < BATCH_BYTES) bytes += hub.frameLength(seq++)
         runs.push(from, seq - 1)
       } else {
         let runStart = -1
         for (; seq <= end && bytes < BATCH_BYTES; seq++) {
-          if (hub.matchesAt(seq, client.filter)) {
+          if (matches(seq)) {
             if (runStart < 0) runStart = seq
             bytes += hub.frameLength(seq)
           } else if (runStart >= 0) {
@@ -261,10 +265,11 @@ export class LogStreams {
     const lost = Math.max(0, first - from)
     const to = lost > 0 && last - first + 1 <= client.allowance ? first - 1 : last
     let missed = to - from + 1
-    if (client.filtered) {
+    const matches = client.matches
+    if (matches !== undefined) {
       missed = lost
       for (let seq = Math.max(from, first); seq <= to; seq++) {
-        if (hub.matchesAt(seq, client.filter)) missed++
+        if (matches(seq)) missed++
       }
     }
     client.cursor = to + 1
