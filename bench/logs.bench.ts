@@ -20,14 +20,13 @@
 // Env: LOG_BENCH_LINES (1,000,000), LOG_BENCH_RUNS (2, best of),
 // LOG_BENCH_PROFILE=<dir> (a CPU profile of each server, written on exit),
 // LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it),
-// LOG_BENCH_VERBOSE=1 (the CPU the server and the client used a line),
 // LOG_BENCH_MEMORY=1 (the server's memory peaks by kind; LOG_BENCH_GC=1 to
 // collect garbage before each look).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -374,6 +373,9 @@ function ratesOf (count: number, first: number, lateFirst: number, last: number)
 interface FloodRun extends Rates {
   /** What the client missed (undefined when every line came, once, in order). */
   fault?: string
+  /** CPU time a line (µs) of the server (all its threads) and of this client. */
+  serverCpu: number
+  clientCpu: number
 }
 
 /** Lines/s of a flood reaching an SSE client; checks they all came, in order. */
@@ -388,12 +390,9 @@ async function sseRate (server: Server, mode: Mode): Promise<FloodRun> {
   const used = cpuSeconds(server.child.pid!) * 1000 - cpu
   const { user, system } = process.cpuUsage(clientCpu)
   close()
-  if (process.env.LOG_BENCH_VERBOSE !== undefined) {
-    console.log(`      (${mode}: the server used ${used} ms CPU, ${(used * 1000 / COUNT).toFixed(2)} µs a line; this client ${((user + system) / COUNT).toFixed(2)} µs a line, ${(system / COUNT).toFixed(2)} in the kernel)`)
-  }
   const whole = reader.outOfOrder === 0 && reader.gaps === 0 && reader.lastIndex === COUNT && reader.count === COUNT
   const fault = whole ? undefined : `${mode}: ${reader.count.toLocaleString('en')} lines, ${reader.gaps} gaps, ${reader.outOfOrder} out of order, last line ${reader.lastIndex}`
-  return { ...ratesOf(reader.count, reader.first, reader.lateFirst, reader.last), fault }
+  return { ...ratesOf(reader.count, reader.first, reader.lateFirst, reader.last), fault, serverCpu: used * 1000 / COUNT, clientCpu: (user + system) / COUNT }
 }
 
 /** stdout lines of `plugin` in its log files (current and rotated). */
@@ -444,6 +443,19 @@ function check (name: string, value: string, ok: boolean, target: string): void 
   if (!ok) failures.push(name)
 }
 const rate = (n: number): string => `${(n / 1e6).toFixed(3)} M lines/s`
+/**
+ * The rate from line LATE_FROM on at which `sse` would have reached `target`
+ * times the raw run's whole-flood rate, given the time it took to get to
+ * that line (the child's own pause is most of it); Infinity when that time
+ * alone was too long.
+ */
+function lateRateNeeded (raw: Rates, sse: Rates, target: number): number {
+  const rawSeconds = (COUNT - 1) / raw.rate
+  const sseEarly = (COUNT - 1) / sse.rate - (COUNT - LATE_FROM) / sse.late
+  const left = rawSeconds / target - sseEarly
+  return left > 0 ? (COUNT - LATE_FROM) / left : Infinity
+}
+
 /** Keeps the best of each rate in `into`. */
 function best (into: Rates, run: Rates): void {
   into.rate = Math.max(into.rate, run.rate)
@@ -466,15 +478,22 @@ async function main (): Promise<void> {
   for (const [mode, target] of [['single', 0.8], ['batch', 0.25]] as const) {
     const raw: Rates = { rate: 0, late: 0 }
     const sse: Rates = { rate: 0, late: 0 }
+    let needed = Infinity
+    let cpu = { server: 0, client: 0 }
     for (let run = 0; run < RUNS; run++) {
-      best(raw, await rawRate(mode))
+      const rawRun = await rawRate(mode)
+      best(raw, rawRun)
       floods.push(`flood${server.floods + 1}`)
       const run = await sseRate(server, mode)
       best(sse, run)
+      needed = Math.min(needed, lateRateNeeded(rawRun, run, target))
+      cpu = { server: cpu.server + run.serverCpu / RUNS, client: cpu.client + run.clientCpu / RUNS }
       if (run.fault !== undefined) faults.push(run.fault)
     }
     console.log(`      ${mode}: raw pipe ${rate(raw.rate)}, through aigis to an SSE client ${rate(sse.rate)}`)
-    console.log(`      ${mode}, from line ${LATE_FROM.toLocaleString('en')} on: raw pipe ${rate(raw.late)}, through aigis ${rate(sse.late)} (${(sse.late / raw.late).toFixed(2)})`)
+    console.log(`      ${mode}, from line ${LATE_FROM.toLocaleString('en')} on: raw pipe ${rate(raw.late)}, through aigis ${rate(sse.late)} (${(sse.late / raw.late).toFixed(2)}); ${target}x the raw rate needed aigis to take those lines at ${Number.isFinite(needed) ? rate(needed) : 'more than any rate (it took longer than that to reach them)'}`)
+    // Every line costs the server and the client CPU on the same cores (the child's own is not counted): a ceiling on the rate however the work is spread.
+    console.log(`      ${mode}: CPU a line: the server ${cpu.server.toFixed(2)} µs (all its threads), this client ${cpu.client.toFixed(2)} µs; on ${availableParallelism()} cores that allows at most ${rate(availableParallelism() / (cpu.server + cpu.client) * 1e6)}`)
     check(`${mode === 'single' ? 'one line per write' : '64 KiB batches'}: SSE / raw`, (sse.rate / raw.rate).toFixed(2), sse.rate / raw.rate >= target, `>= ${target}`)
   }
   check('every line of every flood reached the SSE client', faults.length === 0 ? 'all, in order' : faults.join('; '), faults.length === 0, 'all, in order')
