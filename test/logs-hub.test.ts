@@ -181,6 +181,15 @@ t.test('tail finds the last matching records, oldest first', async (t) => {
   t.equal(hub.tailEntries(1)[0].json, hub.jsonAt(hub.lastSeq))
 })
 
+t.test('a stream the hub does not know, even one named like an object key, is stored as log and matches no filter', async (t) => {
+  const hub = new LogHub()
+  const record = hub.publish({ time: 1, level: 'info', plugin: 'p', stream: 'toString' as 'log', msg: 'odd stream' })
+  t.equal(record?.stream, 'log')
+  t.same(hub.tail(5, { stream: 'log' }).map((r) => r.msg), ['odd stream'])
+  t.same(hub.tail(5, { stream: 'toString' }), [])
+  t.same(hub.tail(5, { stream: 'constructor' }), [])
+})
+
 t.test('counts by plugin and by plugin and level', async (t) => {
   const hub = new LogHub()
   hub.publishLine('a', 'stdout', 1, 'x')

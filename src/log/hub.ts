@@ -57,7 +57,8 @@ interface PluginLog {
   headTime: number[]
 }
 
-const STREAM_IDS: Record<string, number> = { log: 0, stdout: 1, stderr: 2 }
+/** Without a prototype, so that a stream named like one of its keys (`toString`) is unknown. */
+const STREAM_IDS: Record<string, number> = Object.assign(Object.create(null), { log: 0, stdout: 1, stderr: 2 })
 const LEVEL_NAMES = Object.keys(LEVELS) as LevelName[]
 const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
 
