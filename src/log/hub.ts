@@ -490,11 +490,13 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
    * A check of whether a retained record (no bounds check) matches `filter`,
    * on the ids the ring keeps beside each record, without parsing it. Each
    * plugin's name is looked up in the filter once, not once a record: an SSE
-   * client with a filter checks every record of a flood.
+   * client with a filter checks every record of a flood. Undefined when the
+   * filter lets every record through.
    */
-  matcher (filter: LogFilter): (seq: number) => boolean {
-    const ring = this.#ring
+  matcher (filter: LogFilter): ((seq: number) => boolean) | undefined {
     const plugins = filter.plugins
+    if (plugins === undefined && filter.stream === undefined && filter.minLevel === undefined) return undefined
+    const ring = this.#ring
     const stream = filter.stream === undefined ? undefined : STREAM_IDS[filter.stream] ?? -1
     const minLevel = filter.minLevel ?? 0
     const byId = this.#pluginsById
@@ -543,7 +545,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     if (count <= 0) return found
     const first = this.firstSeq
     let seq = this.#seq
-    const matches = this.matcher(filter)
+    const matches = this.matcher(filter) ?? (() => true)
     const only = filter.plugins?.size === 1 ? this.#plugins.get([...filter.plugins][0]) : undefined
     if (filter.plugins?.size === 1 && only === undefined) return found
     if (only !== undefined) {

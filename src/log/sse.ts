@@ -114,11 +114,9 @@ export class LogStreams {
       sink.end()
       return
     }
-    const { filter } = request
-    const filtered = filter.plugins !== undefined || filter.stream !== undefined || filter.minLevel !== undefined
     const cursor = this.#startOf(request)
     // A replay may start it further behind than maxLag; it is not skipped for that.
-    const client = new Client(sink, filtered ? this.#hub.matcher(filter) : undefined, cursor, Math.max(this.#maxLag, this.#hub.lastSeq - cursor + 1))
+    const client = new Client(sink, this.#hub.matcher(request.filter), cursor, Math.max(this.#maxLag, this.#hub.lastSeq - cursor + 1))
     client.write = (view, done) => {
       // Once, and at the latest when the socket closes: one that is cut may not call back.
       let called = false
