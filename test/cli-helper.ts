@@ -34,6 +34,19 @@ function sourceHash (): string {
 
 let built: string | undefined
 const STALE_LOCK_MS = 5 * 60_000
+/** Builds of other versions of the sources older than this are removed when a new one is made. */
+const OLD_BUILD_MS = 24 * 60 * 60_000
+
+/** Removes the builds of other versions of the sources made more than a day ago (each is ~1 MB; nothing else removes them). */
+export function pruneOldBuilds (current: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!/^aigis-build-[0-9a-f]{16}$/.test(name) || join(tmpdir(), name) === current) continue
+    const dir = join(tmpdir(), name)
+    const made = statSync(join(dir, 'done'), { throwIfNoEntry: false })?.mtimeMs
+    // One without `done` may be being built right now (a lock guards it); it is left alone.
+    if (made !== undefined && Date.now() - made > OLD_BUILD_MS && !existsSync(`${dir}.lock`)) rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 /** The compiled CLI (dist/src/cli.js of a build of the current sources). */
 export async function builtCli (): Promise<string> {
@@ -62,6 +75,7 @@ export async function builtCli (): Promise<string> {
       copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'))
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
       writeFileSync(done, '')
+      pruneOldBuilds(dir)
     } finally {
       rmSync(lock, { recursive: true, force: true })
     }

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { call, corePlugin, tempDir, writeFiles } from './helper.js'
 import { externalPlugin } from './supervisor-helper.js'
-import { ROOT, runCli, spawnCli, startCli, until } from './cli-helper.js'
+import { pruneOldBuilds, ROOT, runCli, spawnCli, startCli, until } from './cli-helper.js'
 
 // The `aigis` command, run for real: help, version, bad flags, every path
 // setting from a flag or the environment, auth from the environment, and the
@@ -143,4 +144,35 @@ t.test('a port already in use is a clear error, exit 1', async (t) => {
   t.match(second.stdout(), /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/)
   first.child.kill('SIGTERM')
   t.equal((await first.exited).code, 0, 'the first server was not disturbed')
+})
+
+t.test('the test builds of other versions of the sources are removed once they are a day old', async (t) => {
+  const root = tmpdir()
+  const build = (hash: string, { age, done = true, lock = false }: { age: number, done?: boolean, lock?: boolean }): string => {
+    const dir = join(root, `aigis-build-${hash}`)
+    mkdirSync(dir, { recursive: true })
+    if (done) {
+      writeFileSync(join(dir, 'done'), '')
+      const then = new Date(Date.now() - age)
+      utimesSync(join(dir, 'done'), then, then)
+    }
+    if (lock) mkdirSync(`${dir}.lock`, { recursive: true })
+    t.teardown(() => {
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(`${dir}.lock`, { recursive: true, force: true })
+    })
+    return dir
+  }
+  const day = 24 * 60 * 60_000
+  const current = build('0000000000000000', { age: 2 * day })
+  const old = build('0000000000000001', { age: 2 * day })
+  const recent = build('0000000000000002', { age: day / 2 })
+  const building = build('0000000000000003', { age: 2 * day, done: false })
+  const locked = build('0000000000000004', { age: 2 * day, lock: true })
+  pruneOldBuilds(current)
+  t.notOk(existsSync(old), 'a two-day-old build of other sources is removed')
+  t.ok(existsSync(current), 'the build in use stays, however old')
+  t.ok(existsSync(recent), 'a build made today stays')
+  t.ok(existsSync(building), 'a build not finished stays')
+  t.ok(existsSync(locked), 'a build under a lock stays')
 })
