@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { LogHub } from './log/hub.js'
+import { SERVER_PLUGIN } from './log/record.js'
 import { logToStdout } from './log/stdout.js'
 import { isLoopback, parseSettings, USAGE, type Settings } from './settings.js'
 import { packageVersion } from './version.js'
@@ -69,6 +70,11 @@ async function main (): Promise<void> {
 
   const hub = new LogHub({ level: settings.logLevel })
   const detachStdout: Detach = logToStdout(hub, settings.pretty)
+  // Node's own warnings (deprecations, listener leaks) as records of the central log, not plain text on stderr beside it.
+  process.removeAllListeners('warning')
+  process.on('warning', (warning: Error & { code?: string }) => {
+    hub.publish({ time: Date.now(), level: 'warn', plugin: SERVER_PLUGIN, stream: 'log', msg: warning.message, warning: warning.name, code: warning.code })
+  })
   let app: FastifyInstance
   try {
     app = await buildApp({ ...settings, hub })

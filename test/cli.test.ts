@@ -176,3 +176,18 @@ t.test('the test builds of other versions of the sources are removed once they a
   t.ok(existsSync(building), 'a build not finished stays')
   t.ok(existsSync(locked), 'a build under a lock stays')
 })
+
+t.test('a warning of Node (here one a core plugin emits) is a record of the central log, not plain text on stderr', async (t) => {
+  const dir = await project(corePlugin('plugins/warns', `
+    export const SKILLS = ['ok']
+    export const ok = true
+    process.emitWarning('this API is going away', { type: 'DeprecationWarning', code: 'WARNS_DEP1' })
+  `))
+  await writeFiles(dir, { 'config.aigis': '[core]\nhello = "plugins/hello"\nwarns = "plugins/warns"\n' })
+  const run = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')])
+  run.child.kill('SIGTERM')
+  await run.exited
+  const warning = run.records().find((r) => r.msg === 'this API is going away')
+  t.match(warning, { level: 'warn', plugin: 'aigis', stream: 'log', warning: 'DeprecationWarning', code: 'WARNS_DEP1' })
+  t.notMatch(run.stderr(), /going away/)
+})
