@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 
@@ -51,6 +52,17 @@ async function errorHandling (app: FastifyInstance): Promise<void> {
     if (err.plugin !== undefined) body.plugin = err.plugin
     if (err.skill !== undefined) body.skill = err.skill
     void reply.status(statusCode).send(body)
+  })
+
+  // Node hands a CONNECT (a proxy tunnel) to a 'connect' listener, never to the routes; with none it drops the connection unanswered.
+  app.server.on('connect', (request: { url?: string }, socket: Duplex) => {
+    const body = JSON.stringify({
+      statusCode: 405,
+      error: 'Method Not Allowed',
+      message: `CONNECT ${request.url ?? ''} not allowed: aigis is not a proxy`,
+      code: 'AIGIS_METHOD_NOT_ALLOWED'
+    })
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   })
 
   app.setNotFoundHandler((request, reply) => {
