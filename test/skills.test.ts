@@ -9,7 +9,7 @@ import { Type } from 'typebox'
 import { SkillError, type SkillContext } from 'aigis'
 
 export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
-  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle']
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth']
 
 export function greet (input: { name: string }, ctx: SkillContext) {
   ctx.log.info({ name: input.name }, 'greeting')
@@ -44,6 +44,11 @@ export function logs (_: unknown, ctx: SkillContext) {
 export function raw (input: unknown) { return { got: input === undefined ? 'undefined' : input } }
 export async function chain (_: unknown, ctx: SkillContext) {
   return await ctx.aigis.call('s.VERSION')
+}
+
+export async function itself (_: unknown, ctx: SkillContext) { return await ctx.aigis.call('s.itself') }
+export async function depth (input: { n: number }, ctx: SkillContext): Promise<number> {
+  return input.n === 0 ? 0 : 1 + await ctx.aigis.s.depth({ n: input.n - 1 })
 }
 
 export function bigint () { return { n: 10n } }
@@ -89,6 +94,20 @@ t.test('results: JSON values, constants, dotted paths, undefined → 204', async
 t.test('ctx.aigis calls other skills in-process, both forms', async (t) => {
   t.equal((await post('/skills/s/math.sum', { numbers: [1, 2, 3, 4] })).body, 10)
   t.equal((await post('/skills/s/chain')).body, '1.2.3')
+})
+
+t.test('calls nest through ctx.aigis up to 64 deep; a skill that calls itself without end is a 500 for that call, the server lives on', async (t) => {
+  t.equal((await post('/skills/s/depth', { n: 63 })).body, 63, '64 calls, the HTTP one and 63 nested')
+  const tooDeep = await post('/skills/s/depth', { n: 64 })
+  t.equal(tooDeep.status, 500)
+  t.match(tooDeep.body, { code: 'AIGIS_SKILL_CALLS_TOO_DEEP', plugin: 's', skill: 'depth', message: /Skill "s\.depth" was called 64 calls deep through ctx\.aigis/ })
+  for (let i = 0; i < 3; i++) {
+    const endless = await post('/skills/s/itself')
+    t.equal(endless.status, 500)
+    t.match(endless.body, { code: 'AIGIS_SKILL_CALLS_TOO_DEEP', skill: 'itself' })
+  }
+  t.equal((await server.call('/health')).status, 200, 'alive')
+  t.equal((await post('/skills/s/greet', { name: 'Ada' })).body, 'Hello, Ada!')
 })
 
 t.test('ctx.log writes to the central log with the plugin name and lifecycle levels', async (t) => {

@@ -1,5 +1,5 @@
 import type { AigisLogger } from '../log/logger.js'
-import { InvalidSkillInput, PluginNotFound, PluginNotRunning, SkillFailed, SkillNotFound, SkillTimeout } from '../errors.js'
+import { InvalidSkillInput, PluginNotFound, PluginNotRunning, SkillCallsTooDeep, SkillFailed, SkillNotFound, SkillTimeout } from '../errors.js'
 import { skillCaller, splitSkillId, type SkillCaller } from '../skill-proxy.js'
 import type { Skill, SkillRegistry } from './registry.js'
 import { describeErrors, SkillValidator } from './validator.js'
@@ -24,6 +24,13 @@ export interface SkillServiceOptions {
 
 /** Gives the caller's AbortSignal, made only when needed. */
 export type ParentSignal = () => AbortSignal | undefined
+
+/**
+ * Most calls nested through `ctx.aigis` (a skill calling a skill calling ...).
+ * Without a bound, a skill that calls itself overflowed the stack inside V8's
+ * promise machinery, which took the whole server down, not just the call.
+ */
+export const MAX_CALL_DEPTH = 64
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
@@ -81,25 +88,27 @@ export class SkillService {
     if (this.#pending > 0) await new Promise<void>((resolve) => this.#whenIdle.push(resolve))
   }
 
-  /** Calls a skill by id from inside the server (`ctx.aigis`). */
-  async call (id: string, input: unknown, parent?: ParentSignal): Promise<unknown> {
+  /** Calls a skill by id from inside the server (`ctx.aigis` of a call `depth` deep). */
+  async call (id: string, input: unknown, parent: ParentSignal | undefined, depth: number): Promise<unknown> {
     const { plugin, skill } = splitSkillId(id)
-    return await this.invoke(this.find(plugin, skill), input, parent)
+    return await this.invoke(this.find(plugin, skill), input, parent, depth)
   }
 
   /**
    * Validates the input and runs the skill. A synchronous result returns at
    * once; only a promise gets the timeout and the caller's abort wired to
    * `ctx.signal`, which itself is only made when the skill reads it.
+   * `depth` counts the calls it is nested in (0 for an HTTP call).
    */
-  invoke (skill: Skill, input: unknown, parent?: ParentSignal): unknown {
+  invoke (skill: Skill, input: unknown, parent?: ParentSignal, depth = 0): unknown {
+    if (depth >= MAX_CALL_DEPTH) throw tag(new SkillCallsTooDeep(skill.id, MAX_CALL_DEPTH), skill.plugin, skill.name)
     const validate = this.#validatorOf(skill)
     if (validate !== undefined && !validate(input)) {
       throw tag(new InvalidSkillInput(skill.id, describeErrors(validate)), skill.plugin, skill.name)
     }
     if (skill.kind === 'value') return skill.target
 
-    const ctx = new CallContext(this.#loggerOf(skill.plugin), skill.plugin, this)
+    const ctx = new CallContext(this.#loggerOf(skill.plugin), skill.plugin, this, depth)
     let result: unknown
     try {
       result = (skill.target as (i: unknown, c: SkillContext) => unknown)(input, ctx)
@@ -179,12 +188,14 @@ class CallContext implements SkillContext {
   readonly log: AigisLogger
   readonly plugin: string
   #service: SkillService
+  #depth: number
   #controller: AbortController | undefined
 
-  constructor (log: AigisLogger, plugin: string, service: SkillService) {
+  constructor (log: AigisLogger, plugin: string, service: SkillService, depth: number) {
     this.log = log
     this.plugin = plugin
     this.#service = service
+    this.#depth = depth
   }
 
   get signal (): AbortSignal {
@@ -193,7 +204,7 @@ class CallContext implements SkillContext {
 
   /** Nested calls get this call's signal as their parent: aborting this call aborts them. */
   get aigis (): SkillCaller {
-    return skillCaller((id, input) => this.#service.call(id, input, () => this.signal))
+    return skillCaller((id, input) => this.#service.call(id, input, () => this.signal, this.#depth + 1))
   }
 
   abort (reason: unknown): void {
