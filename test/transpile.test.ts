@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { importPluginModule } from '../src/plugin-import.js'
-import { transformPluginSource } from '../src/transpile.js'
+import { exportsSucraseGetsWrong, transformPluginSource } from '../src/transpile.js'
 import { tempDir, writeFiles } from './helper.js'
 
 // Plugin sources run through sucrase, or through jiti's babel for what sucrase
@@ -58,6 +58,31 @@ export const SKILLS = ['later']
 
   const tla = await load({ 'AIGIS.core.ts': 'const value: number = await Promise.resolve(42)\nexport const answer = value\n' })
   t.equal(tla.answer, 42, 'top-level await')
+})
+
+t.test('exports sucrase gets wrong behave as ES modules say: several declarators, destructuring, a list before the declaration', async (t) => {
+  // One form a module: each one alone made sucrase's output fail or export the wrong thing.
+  const modules: Array<[string, (mod: Record<string, any>) => void]> = [
+    ['export const one = 1, two = 2\nexport let three = 3,\n  four = 4\n', (mod) => t.same([mod.one, mod.two, mod.three, mod.four], [1, 2, 3, 4], 'several declarators')],
+    ['export { late }\nconst late = 1 + 1\n', (mod) => t.equal(mod.late, 2, 'a list before the declaration')],
+    ["const pair = { x: 'x', y: 'y' }\nexport const { x, y: why } = pair\nexport const shout = (): string => (x + why).toUpperCase()\n", (mod) => {
+      t.same([mod.x, mod.why, mod.shout()], ['x', 'y', 'XY'], 'destructured: exported, and local bindings too')
+    }]
+  ]
+  for (const [source, check] of modules) {
+    for (const file of ['AIGIS.core.ts', 'AIGIS.core.mjs']) {
+      const dir = tempDir()
+      await writeFiles(dir, { [file]: file.endsWith('.mjs') ? source.replace(': string', '') : source })
+      check(await importPluginModule(join(dir, file), dir))
+    }
+  }
+})
+
+t.test('which exports go to babel: only the forms sucrase gets wrong (and type arguments, a false alarm)', async (t) => {
+  const wrong = ['export const a = 1, b = 2', 'export const a = 1 /* c */, b = 2', 'export const { a } = o', 'export let [a] = o', 'const a = 1\nexport { a }', 'export const a: Record<string, number> = {}']
+  const fine = ['export const a = 1\nconst b = 2, c = 3', 'export const f = (a, b) => a + b', 'export const o = { a: 1, b: [1, 2] }', "export const s = 'a, b'", 'export const t = `${1}, 2`', 'export const a = 1 // b, c', 'export { a } from \'./a.js\'', 'export * from \'./a.js\'', 'export function f (a, b) { return a }']
+  for (const source of wrong) t.ok(exportsSucraseGetsWrong(source), source)
+  for (const source of fine) t.notOk(exportsSucraseGetsWrong(source), source)
 })
 
 t.test('a syntax error names the file, line and column', async (t) => {
