@@ -111,7 +111,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   const service = new SkillService({
     registry: skills,
-    logger,
     pluginLogger,
     timeoutMs: (options.skillTimeout ?? 30) * 1000,
     pluginState: (name) => plugins.stateOf(name)

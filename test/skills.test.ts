@@ -9,7 +9,7 @@ import { Type } from 'typebox'
 import { SkillError, type SkillContext } from 'aigis'
 
 export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
-  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth']
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth', 'spoof']
 
 export function greet (input: { name: string }, ctx: SkillContext) {
   ctx.log.info({ name: input.name }, 'greeting')
@@ -41,6 +41,7 @@ export function logs (_: unknown, ctx: SkillContext) {
   ctx.log.shutdown('lifecycle down')
   return abortReason
 }
+export function spoof (_: unknown, ctx: SkillContext) { ctx.log.info({ plugin: 'other', stream: 'stdout', seq: 1, pid: 7, kept: true }, 'spoofed fields') }
 export function raw (input: unknown) { return { got: input === undefined ? 'undefined' : input } }
 export async function chain (_: unknown, ctx: SkillContext) {
   return await ctx.aigis.call('s.VERSION')
@@ -123,6 +124,16 @@ t.test('ctx.log writes to the central log with the plugin name and lifecycle lev
   t.equal(json.match(/"stream":/g)?.length, 1, 'one stream key')
 })
 
+t.test('logged fields named like the keys a record owns (plugin, stream, seq, pid) are kept with a leading underscore', async (t) => {
+  await post('/skills/s/spoof')
+  const record = server.app.aigis.hub.tail(20).find((r) => r.msg === 'spoofed fields')!
+  t.match(record, { plugin: 's', stream: 'log', _plugin: 'other', _stream: 'stdout', _seq: 1, _pid: 7, kept: true })
+  t.not(record.seq, 1)
+  const json = server.app.aigis.hub.entry(record.seq)!.json
+  for (const key of ['plugin', 'stream', 'seq', 'pid']) t.notOk(new RegExp(`[{,]"${key}":`).test(json) && json.match(new RegExp(`[{,]"${key}":`, 'g'))!.length > 1, `one ${key} key`)
+  t.same(server.app.aigis.hub.tail(5, { plugins: new Set(['other']) }), [], 'nothing filed under the plugin a field named')
+})
+
 t.test('a body that fails the schema is a 400, with no type coercion', async (t) => {
   const wrongType = await post('/skills/s/greet', { name: 5 })
   t.equal(wrongType.status, 400)
@@ -160,6 +171,9 @@ t.test('a skill that throws is a 500 with its message and no stack', async (t) =
   const logged = server.app.aigis.hub.tail(20).find((r) => r.level === 'error' && /disk full/.test(r.msg))
   t.ok(logged, 'the failure is logged')
   t.match(JSON.stringify(logged), /AIGIS\.core\.ts/, 'with its stack, in the log only')
+  t.match(logged, { plugin: 's', skill: 'boom', stream: 'log' }, 'filed under the plugin whose skill threw')
+  const json = server.app.aigis.hub.entry(logged!.seq)!.json
+  t.equal(json.match(/"plugin":/g)?.length, 1, `one plugin key in ${json.slice(0, 200)}`)
 })
 
 t.test('a skill that throws a 4xx error passes it through', async (t) => {

@@ -15,7 +15,6 @@ export interface SkillContext {
 
 export interface SkillServiceOptions {
   registry: SkillRegistry
-  logger: AigisLogger
   pluginLogger: (plugin: string) => AigisLogger
   timeoutMs: number
   /** The plugin's state, or undefined when there is no such plugin. */
@@ -52,7 +51,6 @@ export function tag<E extends TaggedError> (err: E, plugin: string, skill: strin
  */
 export class SkillService {
   #registry: SkillRegistry
-  #logger: AigisLogger
   #pluginLogger: (plugin: string) => AigisLogger
   #timeoutMs: number
   #pluginState: (plugin: string) => string | undefined
@@ -65,7 +63,6 @@ export class SkillService {
 
   constructor (options: SkillServiceOptions) {
     this.#registry = options.registry
-    this.#logger = options.logger
     this.#pluginLogger = options.pluginLogger
     this.#timeoutMs = options.timeoutMs
     this.#pluginState = options.pluginState
@@ -174,7 +171,8 @@ export class SkillService {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return tag(Object.assign(new Error(thrown.message), { statusCode: status, code: thrown.code ?? 'AIGIS_SKILL_REJECTED' }), skill.plugin, skill.name)
     }
-    this.#logger.error({ plugin: skill.plugin, skill: skill.name, err: thrown }, `skill ${skill.id} threw: ${thrown.message}`)
+    // Filed under the plugin whose skill threw: its logs show its failures.
+    this.#loggerOf(skill.plugin).error({ skill: skill.name, err: thrown }, `skill ${skill.id} threw: ${thrown.message}`)
     return tag(new SkillFailed(thrown.message), skill.plugin, skill.name)
   }
 }
