@@ -20,6 +20,7 @@ export const InvalidSkillInput = define('INVALID_SKILL_INPUT', 'Invalid input fo
 export const SkillTimeout = define('SKILL_TIMEOUT', 'Skill "%s" did not answer within %s s (AIGIS_SKILL_TIMEOUT).', 504)
 export const SkillFailed = define('SKILL_FAILED', '%s', 500)
 export const SkillCallsTooDeep = define('SKILL_CALLS_TOO_DEEP', 'Skill "%s" was called %s calls deep through ctx.aigis; a skill that calls itself (or a cycle of skills) needs a way to stop.', 500)
+export const SkillSchemaInvalid = define('SKILL_SCHEMA_INVALID', 'Skill "%s" cannot validate its input: its body schema does not compile (%s); fix SCHEMAS in its AIGIS.core and reload the plugin.', 500)
 export const SkillResultInvalid = define('SKILL_RESULT_INVALID', 'Skill "%s" returned a value that cannot be sent as JSON (%s); return plain data: objects, arrays, strings, numbers, booleans, null.', 500)
 export const InvalidSource = define('INVALID_SOURCE', 'Invalid plugin source: %s', 400)
 
