@@ -38,7 +38,10 @@ function endlessPlugin (name: string): Record<string, string> {
 
 const GREETER = corePlugin('plugins/greeter', `
   export const SKILLS = ['greet']
-  export function greet (input: { name: string }) { return 'Hello, ' + input.name + '!' }
+  export function greet (input: { name: string }, ctx: any) {
+    ctx.log.info({ name: input.name }, 'greeted')
+    return 'Hello, ' + input.name + '!'
+  }
 `)
 
 async function waitUntil (what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
@@ -127,6 +130,13 @@ t.test('a plugin that floods the log cannot starve skill calls', async (t) => {
   }
   t.ok(answeredDuringFlood > 0, `calls were answered while lines kept coming (${answeredDuringFlood} of 20)`)
   t.equal(server.app.aigis.plugins.status('flood').state, 'running', 'still flooding')
+
+  // Once the flood has filled the whole ring again, the greeter's records are still there for its logs route.
+  const turnedOver = hub.countsByPlugin().flood + hub.capacity
+  await waitUntil('the ring to turn over', () => hub.countsByPlugin().flood > turnedOver)
+  const logs = await server.call('/plugins/greeter/logs?lines=100')
+  t.equal(logs.status, 200)
+  t.same((logs.body as Array<{ msg: string, name?: string }>).filter((r) => r.msg === 'greeted').map((r) => r.name), Array.from({ length: 20 }, (_, i) => `n${i}`), 'every greeting, in order')
   await server.call('/plugins/flood/stop', { method: 'POST' })
 })
 

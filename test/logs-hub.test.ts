@@ -369,3 +369,30 @@ t.test('publishLines: whole lines as bytes make the same records as publishLine,
   hub.publishLines('p', 'stderr', 7, broken, 0, broken.length)
   t.same(retained(hub).map((r) => [r.level, r.msg]), [['error', 'ok'], ['error', 'bad \ufffd byte']], 'broken UTF-8 is decoded with replacement characters')
 })
+
+t.test('a plugin\'s latest records outlive another plugin\'s flood: up to 1,000 of them are kept once evicted, for tail on that plugin', async (t) => {
+  const hub = new LogHub({ capacity: 100 })
+  hub.publish({ time: 1, level: 'warn', plugin: 'quiet', stream: 'log', msg: 'first', n: 1 })
+  hub.publishLine('quiet', 'stderr', 7, 'second')
+  const flood = Buffer.from(Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join(''))
+  hub.publishLines('flood', 'stdout', 8, flood, 0, flood.length)
+  for (let i = 0; i < 300; i++) hub.publish({ time: 2, level: 'info', plugin: 'flood', stream: 'log', msg: `record ${i}` })
+  t.equal(hub.tailSeqs(5, { plugins: new Set(['quiet']) }).length, 0, 'none of them is in the ring any more')
+  t.match(hub.tail(5, { plugins: new Set(['quiet']) }), [{ msg: 'first', level: 'warn', n: 1, plugin: 'quiet' }, { msg: 'second', stream: 'stderr', pid: 7 }])
+  t.match(hub.tail(1, { plugins: new Set(['quiet']) }), [{ msg: 'second' }], 'the latest first when fewer are asked for')
+  t.match(hub.tail(5, { plugins: new Set(['quiet']), stream: 'log' }), [{ msg: 'first' }], 'filtered by stream')
+  t.match(hub.tail(5, { plugins: new Set(['quiet']), minLevel: 50 }), [{ msg: 'second', level: 'error' }], 'and by level')
+  t.equal(hub.tail(2000, { plugins: new Set(['flood']) }).length, 1100, 'the flooding plugin: the ring\'s 100 and 1,000 archived (this ring is smaller than an archive)')
+  t.match(hub.tail(1, { plugins: new Set(['flood']) }), [{ msg: 'record 299' }])
+
+  // Retained and archived records together, oldest first, never twice.
+  hub.publish({ time: 3, level: 'info', plugin: 'quiet', stream: 'log', msg: 'third' })
+  t.same(hub.tail(5, { plugins: new Set(['quiet']) }).map((r) => r.msg), ['first', 'second', 'third'])
+
+  const chatty = new LogHub({ capacity: 100 })
+  for (let i = 0; i < 1500; i++) chatty.publish({ time: 1, level: 'info', plugin: 'chatty', stream: 'log', msg: `c${i}` })
+  for (let i = 0; i < 2000; i++) chatty.publish({ time: 1, level: 'info', plugin: 'other', stream: 'log', msg: `o${i}` })
+  const kept = chatty.tail(5000, { plugins: new Set(['chatty']) })
+  t.equal(kept.length, 1000, 'at most 1,000 a plugin')
+  t.same([kept[0].msg, kept.at(-1)!.msg], ['c500', 'c1499'], 'its latest, in order')
+})

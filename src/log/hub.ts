@@ -55,6 +55,11 @@ interface PluginLog {
   /** By stream id: the same with the time before it, encoded (see #head), and for which time. */
   head: Array<Buffer | undefined>
   headTime: number[]
+  /** Its records in the ring now. */
+  retained: number
+  /** The JSON of its latest records evicted from the ring, oldest first (see #evicted), and their length. */
+  archive: string[]
+  archiveLength: number
 }
 
 /** Without a prototype, so that a stream named like one of its keys (`toString`) is unknown. */
@@ -64,6 +69,14 @@ const LEVEL_INDEX = new Map(LEVEL_NAMES.map((name, i) => [name, i]))
 
 /** Most records of one plugin found without scanning the whole ring. */
 const PLUGIN_INDEX = 10_000
+
+/**
+ * Records of a plugin kept beside the ring once evicted from it, at most (and
+ * at most that many characters of them), so that a plugin's latest records
+ * outlive another plugin's flood.
+ */
+const ARCHIVE_RECORDS = 1000
+const ARCHIVE_LENGTH = 256 * 1024
 
 /** Bytes of records that are handed over at once, however recent the last hand-over. */
 const HAND_OVER_BYTES = 1024 * 1024
@@ -142,7 +155,11 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   constructor (options: LogHubOptions = {}) {
     super()
-    this.#ring = new FrameRing({ capacity: options.capacity ?? 100_000, maxBytes: options.maxBytes ?? 32 * 1024 * 1024 })
+    this.#ring = new FrameRing({
+      capacity: options.capacity ?? 100_000,
+      maxBytes: options.maxBytes ?? 32 * 1024 * 1024,
+      onEvict: (seq, plugin) => this.#evicted(seq, plugin)
+    })
     this.capacity = this.#ring.capacity
     this.#minLevel = LEVELS[options.level ?? 'info']
     this.#handOverMs = options.handOverMs ?? 2
@@ -370,7 +387,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     let log = this.#plugins.get(name)
     if (log === undefined) {
       const json = JSON.stringify(name)
-      log = { id: this.#pluginsById.length, name, json, count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middlePid: [], head: [], headTime: [] }
+      log = { id: this.#pluginsById.length, name, json, count: 0, byLevel: new Float64Array(LEVEL_NAMES.length), recent: new Float64Array(64), middle: [], middlePid: [], head: [], headTime: [], retained: 0, archive: [], archiveLength: 0 }
       this.#plugins.set(name, log)
       this.#pluginsById.push(log)
     }
@@ -412,6 +429,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     }
     recent[log.count % recent.length] = seq
     log.count++
+    log.retained++
     log.byLevel[level]++
     this.#pendingBytes += bytes
     if (seq - this.#pendingFrom >= this.capacity / 2 || this.#pendingBytes >= this.#ring.maxBytes / 2) {
@@ -421,6 +439,22 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       this.#turnScheduled = true
       setImmediate(this.#endTurn)
     }
+  }
+
+  /**
+   * Record `seq` of plugin `id` leaves the ring. When the plugin has fewer
+   * than ARCHIVE_RECORDS left there, its JSON is kept in the plugin's
+   * archive: a plugin that floods keeps far more than that in the ring, so
+   * a flood costs a count a record here, and only a quieter plugin's records
+   * pushed out by the flood are copied.
+   */
+  #evicted (seq: number, id: number): void {
+    const log = this.#pluginsById[id]
+    if (--log.retained >= ARCHIVE_RECORDS) return
+    const json = this.#ring.json(seq)
+    log.archive.push(json)
+    log.archiveLength += json.length
+    while (log.archive.length > ARCHIVE_RECORDS || log.archiveLength > ARCHIVE_LENGTH) log.archiveLength -= log.archive.shift()!.length
   }
 
   /** Hands the records not yet handed over to the readers now (before closing one, say). */
@@ -526,9 +560,21 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     return { record: JSON.parse(json), json }
   }
 
-  /** The last `count` retained records that match `filter`, oldest first. */
+  /**
+   * The last `count` records that match `filter`, oldest first: retained
+   * ones, and for a filter on one plugin also those of its archive (its
+   * latest records evicted from the ring, see #evicted).
+   */
   tail (count: number, filter: LogFilter = {}): LogRecord[] {
-    return this.tailSeqs(count, filter).map((seq) => JSON.parse(this.jsonAt(seq)))
+    const records: LogRecord[] = this.tailSeqs(count, filter).map((seq) => JSON.parse(this.jsonAt(seq)))
+    const archive = filter.plugins?.size === 1 ? this.#plugins.get([...filter.plugins][0])?.archive : undefined
+    if (archive === undefined || records.length >= count) return records
+    const older: LogRecord[] = []
+    for (let i = archive.length - 1; i >= 0 && older.length + records.length < count; i--) {
+      const record = JSON.parse(archive[i]) as LogRecord
+      if ((filter.stream === undefined || record.stream === filter.stream) && LEVELS[record.level] >= (filter.minLevel ?? 0)) older.push(record)
+    }
+    return [...older.reverse(), ...records]
   }
 
   /** Like `tail`, with each record's JSON text. */

@@ -24,6 +24,8 @@ export interface RingOptions {
   capacity: number
   /** Most bytes of frames retained; older records go first. */
   maxBytes: number
+  /** Told of each record about to be evicted (its JSON can still be read). */
+  onEvict?: (seq: number, plugin: number) => void
 }
 
 /** Node's own encoders, which Buffer#write calls after checking its arguments (not in @types/node). */
@@ -57,6 +59,7 @@ const EVENT = Buffer.from('\nevent: log\ndata: {"seq":', 'latin1')
 export class FrameRing {
   readonly capacity: number
   readonly maxBytes: number
+  readonly #onEvict: ((seq: number, plugin: number) => void) | undefined
   #first = 1
   #last = 0
   #bytes = 0
@@ -88,6 +91,7 @@ export class FrameRing {
   constructor (options: RingOptions) {
     this.capacity = Math.max(1, Math.floor(options.capacity))
     this.maxBytes = Math.max(1, Math.floor(options.maxBytes))
+    this.#onEvict = options.onEvict
     const n = this.capacity
     this.#chunkOf = new Uint32Array(n)
     this.#start = new Uint32Array(n)
@@ -217,6 +221,7 @@ export class FrameRing {
 
   #evict (): void {
     const slot = this.#first % this.capacity
+    this.#onEvict?.(this.#first, this.pluginOf[slot])
     const chunk = this.#chunkOf[slot]
     this.#bytes -= this.#length[slot]
     this.#first++
