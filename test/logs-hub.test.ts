@@ -312,6 +312,22 @@ t.test('readLines: a very long line is cut and marked, not fatal, and the next l
   t.equal(last.msg.slice(MAX_LINE_LENGTH), '... [truncated 5 chars]')
 })
 
+t.test('a pino or bunyan line cut at the length limit keeps its level; its text is the message', async (t) => {
+  const hub = new LogHub()
+  const script = `
+    console.log(JSON.stringify({ level: 50, time: 1, msg: 'y'.repeat(${MAX_LINE_LENGTH + 100}) }))
+    console.log(JSON.stringify({ name: 'app', hostname: 'h', pid: 1, level: 'warn', msg: 'z'.repeat(${MAX_LINE_LENGTH}) }))
+    console.log('{"not":"a log line", "text": "' + 'x'.repeat(${MAX_LINE_LENGTH}) + '"}')
+  `
+  await runChild(hub, 'p', ['-e', script])
+  const [pino, bunyan, other] = retained(hub)
+  t.match(pino, { level: 'error', stream: 'stdout', plugin: 'p' })
+  t.ok(pino.msg.startsWith('{"level":50,"time":1,"msg":"yyy'), 'the cut JSON is the message')
+  t.match(pino.msg.slice(MAX_LINE_LENGTH), /^\.\.\. \[truncated \d+ chars\]$/)
+  t.match(bunyan, { level: 'warn' })
+  t.match(other, { level: 'info' }, 'a cut JSON line without a level: stdout\'s info')
+})
+
 t.test('readLines: a flood of lines arrives whole and in order', async (t) => {
   const hub = new LogHub({ capacity: 200_000 })
   const count = 100_000

@@ -93,6 +93,21 @@ function parseStructured (line: string): Record<string, unknown> | undefined {
   return undefined
 }
 
+/** What readLines appends to a line it cut at its length limit. */
+const CUT_MARK = /\.\.\. \[truncated \d+ chars\]$/
+/** A `level` field near the start of a JSON line (pino writes it first, bunyan after a few short fields). */
+const LEVEL_FIELD = /"level":\s*(\d+|"[A-Za-z]+")/
+
+/**
+ * The level of a pino/bunyan JSON line that was cut at the length limit, and
+ * so no longer parses, read from its start; undefined for any other line.
+ */
+function cutJsonLevel (line: string): LevelName | undefined {
+  if (!CUT_MARK.test(line)) return undefined
+  const field = LEVEL_FIELD.exec(line.slice(0, 512))
+  return field === null ? undefined : levelName(field[1].startsWith('"') ? field[1].slice(1, -1) : Number(field[1]))
+}
+
 function timeOf (value: unknown): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value
   if (typeof value === 'string') {
@@ -262,13 +277,17 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /**
    * Adds one line a subprocess printed. A line that is a JSON object with a
-   * pino/bunyan `level` keeps its level, message and fields; any other line
-   * is a record at `info` (stdout) or `error` (stderr).
+   * pino/bunyan `level` keeps its level, message and fields (one cut at the
+   * length limit keeps its level, as text); any other line is a record at
+   * `info` (stdout) or `error` (stderr).
    */
   publishLine (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, line: string): LogRecord | undefined {
     if (line.charCodeAt(0) === 123 /* { */) {
       const structured = parseStructured(line)
       if (structured !== undefined) return this.#publishStructured(plugin, stream, pid, structured)
+      // Cut at the length limit, it is kept as text, at the level it had.
+      const level = cutJsonLevel(line)
+      if (level !== undefined) return this.publish({ time: Date.now(), level, plugin, stream, pid, msg: line })
     }
     const level: LevelName = stream === 'stderr' ? 'error' : 'info'
     if (LEVELS[level] < this.#minLevel) return undefined
