@@ -23,6 +23,9 @@ export const SkillCallsTooDeep = define('SKILL_CALLS_TOO_DEEP', 'Skill "%s" was 
 export const SkillSchemaInvalid = define('SKILL_SCHEMA_INVALID', 'Skill "%s" cannot validate its input: its body schema does not compile (%s); fix SCHEMAS in its AIGIS.core and reload the plugin.', 500)
 export const SkillResultInvalid = define('SKILL_RESULT_INVALID', 'Skill "%s" returned a value that cannot be sent as JSON (%s); return plain data: objects, arrays, strings, numbers, booleans, null.', 500)
 export const InvalidSource = define('INVALID_SOURCE', 'Invalid plugin source: %s', 400)
+// Refused by Node's HTTP parser before Fastify sees the request (see src/error-handler.ts)
+export const HeadersTooLarge = define('HEADERS_TOO_LARGE', 'The request\'s headers (the URL included) are larger than the server accepts.', 431)
+export const RequestTimeout = define('REQUEST_TIMEOUT', 'The request did not arrive in time.', 408)
 
 // Loading a plugin (shown as the plugin's `error`, state `failed`)
 export const ConfigInvalid = define('CONFIG_INVALID', '%s')
