@@ -201,20 +201,37 @@ class SseReader {
     let frame = 0
     let type = 0
     let data = 0
-    for (let line = 0, end = bytes.indexOf(10); end >= 0; line = end + 1, end = bytes.indexOf(10, line)) {
+    const n = bytes.length
+    for (let line = 0; line < n;) {
+      // Where the line ends: the short lines of a log frame are stepped over in JavaScript, only a data line is searched.
+      const c = bytes[line]
+      let end: number
+      if (c === 10) {
+        end = line
+      } else if (c === 105 /* id: */) {
+        end = line + 4
+        while (end < n && bytes[end] !== 10) end++
+      } else if (c === 101 /* event: */ && startsWith(bytes, line, EVENT_LOG)) {
+        end = line + EVENT_LOG.length - 1
+      } else {
+        end = bytes.indexOf(10, line)
+        if (end < 0) end = n
+      }
+      if (end >= n) break
       if (end === line) {
         if (type === 108 /* log */) this.#onLog(bytes, data, end - 1)
         else if (type === 103 /* gap */) this.gaps++
         frame = end + 1
         type = 0
-      } else if (bytes[line] === 101 /* event: */) {
+      } else if (c === 101 /* event: */) {
         type = bytes[line + 7]
-      } else if (bytes[line] === 100 /* data: */) {
+      } else if (c === 100 /* data: */) {
         data = line + 6
       }
+      line = end + 1
     }
     // Copied: the bytes may be a read buffer that is reused.
-    this.#carry = frame < bytes.length ? Buffer.from(bytes.subarray(frame)) : undefined
+    this.#carry = frame < n ? Buffer.from(bytes.subarray(frame)) : undefined
   }
 
   /** Checks the line number that starts the msg of the record in `bytes[from, to)`. */
@@ -233,6 +250,14 @@ class SseReader {
 }
 
 const FRAME_END = Buffer.from('\n\n')
+const EVENT_LOG = Buffer.from('event: log\n')
+
+/** Whether `bytes` holds `prefix` at `at`. */
+function startsWith (bytes: Buffer, at: number, prefix: Buffer): boolean {
+  if (at + prefix.length > bytes.length) return false
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false
+  return true
+}
 const MSG_FIELD = Buffer.from('"msg":"')
 
 /**
@@ -243,9 +268,7 @@ const MSG_FIELD = Buffer.from('"msg":"')
 function msgStart (bytes: Buffer, from: number, to: number): number {
   const colon = bytes.lastIndexOf(58, to) - 5
   for (let k = colon >= from ? colon : to - MSG_FIELD.length; k >= from; k--) {
-    let i = 0
-    while (i < MSG_FIELD.length && bytes[k + i] === MSG_FIELD[i]) i++
-    if (i === MSG_FIELD.length) return k + i
+    if (startsWith(bytes, k, MSG_FIELD)) return k + MSG_FIELD.length
   }
   return -1
 }
