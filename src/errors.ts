@@ -26,6 +26,7 @@ export const InvalidSource = define('INVALID_SOURCE', 'Invalid plugin source: %s
 // Refused by Node's HTTP parser before Fastify sees the request (see src/error-handler.ts)
 export const HeadersTooLarge = define('HEADERS_TOO_LARGE', 'The request\'s headers (the URL included) are larger than the server accepts.', 431)
 export const RequestTimeout = define('REQUEST_TIMEOUT', 'The request did not arrive in time.', 408)
+export const ExpectationFailed = define('EXPECTATION_FAILED', 'Expect: "%s" cannot be met; the only expectation aigis supports is 100-continue.', 417)
 
 // Loading a plugin (shown as the plugin's `error`, state `failed`)
 export const ConfigInvalid = define('CONFIG_INVALID', '%s')
