@@ -41,6 +41,7 @@ export const CoreModuleMissing = define('CORE_MODULE_MISSING', 'Plugin "%s" has 
 export const CoreModuleFailed = define('CORE_MODULE_FAILED', 'Plugin "%s": importing %s failed: %s')
 export const SkillsInvalid = define('SKILLS_INVALID', 'Plugin "%s": %s')
 export const SpawnFailed = define('SPAWN_FAILED', 'Plugin "%s" could not be started: %s')
+export const LoadTimeout = define('LOAD_TIMEOUT', 'Plugin "%s": %s did not finish within %s s; %s')
 
 /** The `code` of any error, or undefined. */
 export function errorCode (err: unknown): string | undefined {
