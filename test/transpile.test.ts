@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { importPluginModule } from '../src/plugin-import.js'
@@ -37,6 +37,28 @@ export const area = (s: Shape): number => s.w * s.h
   t.equal(mod.measure({ w: 2, h: 3 }), '6cm')
   t.same(mod.facts, { red: 0, green: 'green', base: 'b.ts', bumped: 2, typebox: 'function', optional: 'none' })
   t.equal(mod.default, 'the default')
+})
+
+t.test('typebox and every subpath it exports resolve to the server\'s own copies', async (t) => {
+  // The plugin folder has no node_modules: each import must come from the server's own modules.
+  const { exports } = JSON.parse(readFileSync(new URL('../node_modules/typebox/package.json', import.meta.url), 'utf8'))
+  const ids = Object.keys(exports).filter((key) => !key.includes('*') && !key.endsWith('.json')).map((key) => `typebox${key.slice(1)}`)
+  t.ok(ids.includes('typebox/value') && ids.includes('typebox/compile'), `subpaths found: ${ids.join(', ')}`)
+  const mod = await load({
+    'AIGIS.core.ts': `${ids.map((id, i) => `import * as m${i} from '${id}'`).join('\n')}
+import { Value } from 'typebox/value'
+import { Type } from 'typebox'
+export const modules = [${ids.map((_, i) => `m${i}`).join(', ')}]
+export const checks = [Value.Check(Type.String(), 'a'), Value.Check(Type.String(), 1)]
+`
+  })
+  for (const [i, id] of ids.entries()) {
+    // `import * as` makes an object of its own; what is in it must be the server's.
+    const server: Record<string, unknown> = await import(id)
+    const names = Object.keys(server).filter((name) => name !== 'default')
+    t.ok(names.length > 0 && names.every((name) => mod.modules[i][name] === server[name]), `${id}: the server's ${names.length} exports`)
+  }
+  t.same(mod.checks, [true, false], 'typebox/value works')
 })
 
 t.test('what sucrase leaves alone still works: namespaces, import.meta, dynamic import, top-level await', async (t) => {
