@@ -2,6 +2,7 @@ import t from 'tap'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
+import { readSkills } from '../src/core/loader.js'
 import { call, corePlugin, startServer, tempDir, writeFiles } from './helper.js'
 
 // One server with one good plugin and one of every kind of broken one: each
@@ -48,6 +49,18 @@ const broken: Record<string, { files: Record<string, string>, error: RegExp, sec
   syntax: {
     files: corePlugin('p/syntax', 'export const SKILLS = [\n'),
     error: /importing .*AIGIS\.core\.ts failed/
+  },
+  oddname: {
+    files: corePlugin('p/oddname', 'export const SKILLS = ["ping", "ns.{id}"]\nexport const ping = () => 1\nexport const ns = { "{id}": () => 1 }'),
+    error: /SKILLS entry "ns\.\{id\}": "\{" cannot be in a skill name/
+  },
+  emptysegment: {
+    files: corePlugin('p/emptysegment', 'export const SKILLS = ["a..b"]\nexport const a = { "": { b: 1 } }'),
+    error: /SKILLS entry "a\.\.b" has an empty segment/
+  },
+  badschema: {
+    files: corePlugin('p/badschema', `${GOOD}\nexport const SCHEMAS = { ping: { body: { type: 'strin' } } }`),
+    error: /SCHEMAS "ping"\.body is not a valid JSON Schema: body\/type must be .*"strin"/
   },
   noconfig: {
     files: { 'p/noconfig/README': 'nothing here\n' },
@@ -133,4 +146,49 @@ t.test('while plugins load, /ready is 503 and every configured plugin is listed'
   t.equal(starts.length, 1, 'boot did not start the plugin started over HTTP again')
   t.notOk(existsSync(join(dir, 'data', 'ext', 'late')), 'a plugin deleted before its turn to be fetched is not fetched')
   t.notOk(existsSync(join(dir, 'data', 'ext', 'gone')), 'the deleted plugin left no copy behind')
+})
+
+t.test('a skill name is served as a URL path: odd characters and empty segments fail the plugin, naming them', async (t) => {
+  const odd: Array<[string, string]> = [
+    ['ns.{id}', '"{"'], ['ns.a}', '"}"'], ['ns.q?x', '"?"'], ['ns.h#x', '"#"'], ['ns.pct%41', '"%"'], ['ns.a/b', '"/"'],
+    ['ns.a b', 'U+0020'], ['ns.tab\tx', 'U+0009'], ['ns.nl\nx', 'U+000A'], ['ns.nul\u0000', 'U+0000'], ['ns.nbsp\u00a0', 'U+00A0'],
+    ['ns.a"b', '"\\""'], ['ns.a\\b', '"\\\\"'], ['ns.<b>', '"<"'], ['ns.a:b', '":"'], ['ns.a&b', '"&"']
+  ]
+  for (const [name, char] of odd) {
+    const exports = { SKILLS: [name], ns: { [name.slice(3)]: 1 } }
+    t.throws(() => readSkills('p', exports), { code: 'AIGIS_SKILLS_INVALID', message: `SKILLS entry ${JSON.stringify(name)}: ${char} cannot be in a skill name` }, JSON.stringify(name))
+  }
+  for (const name of ['ns.', '.ns', 'a..b', '.']) {
+    t.throws(() => readSkills('p', { SKILLS: [name], ns: { '': 1 }, '': 1, a: { '': { b: 1 } } }), { code: 'AIGIS_SKILLS_INVALID', message: /has an empty segment/ }, JSON.stringify(name))
+  }
+  const fine = ['grüße', '数学.加', 'नमस्ते', '$get', 'kebab-case', 'snake_case', 'v2', 'ÉTÉ']
+  const { skills } = readSkills('p', { SKILLS: fine, ...Object.fromEntries(fine.map((name) => [name.split('.')[0], name.includes('.') ? { [name.split('.')[1]]: 1 } : 1])) })
+  t.same(skills.map((s) => s.name), fine, 'letters and digits of any script, "_", "$" and "-" are fine')
+})
+
+t.test('SCHEMAS are checked against the JSON Schema meta-schema at load, not compiled', async (t) => {
+  const exports = (schemas: unknown): Record<string, unknown> => ({ SKILLS: ['a', 'b'], a: () => 1, b: 2, SCHEMAS: schemas })
+  t.throws(() => readSkills('p', exports({ a: { body: { type: 'strin' } } })), { code: 'AIGIS_SKILLS_INVALID', message: /^Plugin "p": SCHEMAS "a"\.body is not a valid JSON Schema: body\/type must be .*, got "strin"/ })
+  t.throws(() => readSkills('p', exports({ b: { response: { properties: { x: { minLength: -1 } } } } })), { message: /^Plugin "p": SCHEMAS "b"\.response is not a valid JSON Schema: response\/properties\/x\/minLength must be >= 0/ })
+  t.throws(() => readSkills('p', exports({ a: { body: 'string' } })), { message: /^Plugin "p": SCHEMAS "a"\.body is not a valid JSON Schema: body must be an object or a boolean \(a JSON Schema\), got "string"/ })
+  t.throws(() => readSkills('p', exports({ a: 'say hello' })), { message: /^Plugin "p": SCHEMAS "a" must be an object with body, response, description, summary/ })
+  // A reference that does not resolve passes the meta-schema; it fails at the first call (see core.test.ts).
+  t.same(readSkills('p', exports({ a: { body: { $ref: '#/definitions/nowhere' }, response: true }, b: { description: 'two' } })).warnings, [])
+})
+
+t.test('SCHEMAS keys that match no skill, and unknown keys in an entry, are warnings naming the key', async (t) => {
+  const { skills, warnings } = readSkills('p', {
+    SKILLS: ['greet', 'math.add'],
+    greet: () => 'hi',
+    math: { add: () => 1 },
+    SCHEMAS: { gret: { body: {} }, greet: { bdy: { type: 'object' }, description: 'Hi', summry: 'x' }, 'math.add': { type: 'object', properties: {} } }
+  })
+  t.equal(skills.length, 2, 'the plugin still loads')
+  t.same(warnings, [
+    'SCHEMAS has "gret", which is not in SKILLS (did you mean "greet"?); it is ignored',
+    'SCHEMAS "greet" has an unknown key "bdy" (did you mean "body"?); the known keys are body, response, description, summary; it is ignored',
+    'SCHEMAS "greet" has an unknown key "summry" (did you mean "summary"?); the known keys are body, response, description, summary; it is ignored',
+    'SCHEMAS "math.add" has an unknown key "type"; the known keys are body, response, description, summary; it is ignored (a JSON Schema goes under "body" or "response")',
+    'SCHEMAS "math.add" has an unknown key "properties"; the known keys are body, response, description, summary; it is ignored (a JSON Schema goes under "body" or "response")'
+  ])
 })

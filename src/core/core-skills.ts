@@ -11,6 +11,7 @@ export class CoreSkills {
   #config: RuntimeContext['config']
   #cacheDir: string
   #registry: SkillRegistry
+  #log: RuntimeContext['log']
   #cleanup: (() => unknown) | undefined
 
   constructor (ctx: RuntimeContext) {
@@ -18,6 +19,7 @@ export class CoreSkills {
     this.#config = ctx.config
     this.#cacheDir = ctx.cacheDir
     this.#registry = ctx.skills
+    this.#log = ctx.log
   }
 
   static present (root: string): boolean {
@@ -27,6 +29,7 @@ export class CoreSkills {
   /** Imports the module afresh and makes its skills callable. */
   async register (): Promise<void> {
     const module = await importCoreModule(this.#plugin, this.#config.root, this.#config.entrypoint, this.#cacheDir)
+    for (const warning of module.warnings) this.#log.warn(warning)
     const skills: Skill[] = module.skills.map((def) => ({
       id: `${this.#plugin}.${def.name}`,
       plugin: this.#plugin,

@@ -13,6 +13,9 @@ export interface SkillSchema {
   response?: Record<string, unknown>
 }
 
+/** The keys a `SCHEMAS` entry may have; anything else is a typo (warned about at load). */
+export const SKILL_SCHEMA_KEYS = Object.keys({ body: 1, response: 1, description: 1, summary: 1 } satisfies Record<keyof SkillSchema, 1>)
+
 export interface Skill {
   /** `<plugin>.<dotted path>` */
   id: string

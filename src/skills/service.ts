@@ -1,5 +1,5 @@
 import type { AigisLogger } from '../log/logger.js'
-import { InvalidSkillInput, PluginNotFound, PluginNotRunning, SkillCallsTooDeep, SkillFailed, SkillNotFound, SkillTimeout } from '../errors.js'
+import { InvalidSkillInput, PluginNotFound, PluginNotRunning, SkillCallsTooDeep, SkillFailed, SkillNotFound, SkillSchemaInvalid, SkillTimeout } from '../errors.js'
 import { skillCaller, splitSkillId, type SkillCaller } from '../skill-proxy.js'
 import type { Skill, SkillRegistry } from './registry.js'
 import { describeErrors, SkillValidator } from './validator.js'
@@ -56,7 +56,8 @@ export class SkillService {
   #pluginState: (plugin: string) => string | undefined
   #loggers = new Map<string, AigisLogger>()
   #validator = new SkillValidator()
-  #validators = new WeakMap<Skill, ValidateFunction>()
+  /** Each skill's compiled body schema, or why it does not compile (kept: compiling again would fail again). */
+  #validators = new WeakMap<Skill, ValidateFunction | Error>()
   /** Skill calls whose promise has not settled (synchronous ones end within their turn). */
   #pending = 0
   #whenIdle: Array<() => void> = []
@@ -142,14 +143,22 @@ export class SkillService {
     }
   }
 
-  // Compiled on first call, not at load: boot stays fast with thousands of skills.
+  // Compiled on first call, not at load: boot stays fast with thousands of
+  // skills. The load only checked the schema against the meta-schema, so a
+  // compile can still fail (a $ref that resolves nowhere): that call, and
+  // every later one, is a 500 that says why instead of a bare one.
   #validatorOf (skill: Skill): ValidateFunction | undefined {
     if (skill.schema.body === undefined) return undefined
     let validate = this.#validators.get(skill)
     if (validate === undefined) {
-      validate = this.#validator.compile(skill.schema.body)
+      try {
+        validate = this.#validator.compile(skill.schema.body)
+      } catch (err) {
+        validate = err instanceof Error ? err : new Error(String(err))
+      }
       this.#validators.set(skill, validate)
     }
+    if (validate instanceof Error) throw tag(new SkillSchemaInvalid(skill.id, validate.message), skill.plugin, skill.name)
     return validate
   }
 
