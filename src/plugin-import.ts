@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, isAbsolute, join, relative } from 'node:path'
 import { createJiti } from 'jiti'
 import * as aigis from './index.js'
 import * as client from './client.js'
@@ -43,6 +43,49 @@ async function loadServerModules (): Promise<Record<string, unknown>> {
 }
 
 /**
+ * ENTRYPOINT is the module resolution root for core code (SPEC §4): a
+ * package installed in `<entrypoint>/node_modules` must resolve from the
+ * plugin's files, which Node finds only when that folder is above them. When
+ * it is not (`ENTRYPOINT = "{root}/lib"`, the module in `{root}/AIGIS`), each
+ * package there becomes a jiti alias: its name for its entry (as `require`
+ * resolves it from there), `name/` for its folder (subpaths). The server's
+ * own modules (`served`: aigis, typebox) stay the server's.
+ */
+function entrypointAliases (base: string, file: string, served: Record<string, unknown>): Record<string, string> {
+  const up = relative(base, dirname(file))
+  if (!up.startsWith('..') && !isAbsolute(up)) return {}
+  const modules = join(base, 'node_modules')
+  const names: string[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync(modules)
+  } catch {
+    return {} // none installed there
+  }
+  for (const entry of entries) {
+    if (entry.startsWith('.')) continue
+    if (!entry.startsWith('@')) names.push(entry)
+    else {
+      try {
+        for (const scoped of readdirSync(join(modules, entry))) names.push(`${entry}/${scoped}`)
+      } catch {}
+    }
+  }
+  const require = createRequire(join(base, 'index.js'))
+  const aliases: Record<string, string> = {}
+  for (const name of names) {
+    if (name in served) continue
+    let entry = join(modules, name)
+    try {
+      entry = require.resolve(name)
+    } catch {} // no entry `require` can find (an import-only package): its folder, which jiti resolves
+    aliases[name] = entry
+    aliases[`${name}/`] = `${join(modules, name)}/`
+  }
+  return aliases
+}
+
+/**
  * Imports a plugin's module from source (TypeScript included), with `aigis`,
  * `aigis/client` and `typebox` (and its subpaths) resolving to the server's
  * own copies, and a fresh module graph each time (a reload runs edited code).
@@ -60,7 +103,8 @@ export async function importPluginModule (file: string, base: string, cacheDir?:
     fsCache: cacheDir === undefined ? false : join(cacheDir, 'jiti'),
     interopDefault: false,
     transform: transformPluginSource,
-    virtualModules
+    virtualModules,
+    alias: entrypointAliases(base, file, virtualModules)
   })
   try {
     return jiti(file) as Record<string, unknown>

@@ -192,3 +192,32 @@ t.test('SCHEMAS keys that match no skill, and unknown keys in an entry, are warn
     'SCHEMAS "math.add" has an unknown key "properties"; the known keys are body, response, description, summary; it is ignored (a JSON Schema goes under "body" or "response")'
   ])
 })
+
+t.test('ENTRYPOINT is the module resolution root: packages in <ENTRYPOINT>/node_modules resolve from AIGIS.core.ts', async (t) => {
+  const lib = 'p/rooted/lib/node_modules'
+  const server = await startServer(t, {
+    config: '[core]\nrooted = "p/rooted"\n',
+    files: {
+      ...corePlugin('p/rooted', `
+        import cjs from 'cjs-mod'
+        import { extra } from 'cjs-mod/extra.js'
+        import { esm } from '@scope/esm-only'
+        import { Type } from 'typebox'
+        export const SKILLS = ['which']
+        export const which = () => [cjs.name, extra, esm, typeof Type.Object]
+      `, 'ENTRYPOINT = "{root}/lib"\n'),
+      [`${lib}/cjs-mod/package.json`]: '{"name":"cjs-mod","version":"1.0.0","main":"main.js"}',
+      [`${lib}/cjs-mod/main.js`]: 'module.exports = { name: "cjs-mod" }',
+      [`${lib}/cjs-mod/extra.js`]: 'exports.extra = "a subpath"',
+      [`${lib}/@scope/esm-only/package.json`]: '{"name":"@scope/esm-only","version":"1.0.0","type":"module","exports":{"import":"./index.js"}}',
+      [`${lib}/@scope/esm-only/index.js`]: 'export const esm = "import-only ESM"',
+      // A typebox of the plugin's own is not used: the server's copy is.
+      [`${lib}/typebox/package.json`]: '{"name":"typebox","version":"0.0.1","main":"index.js"}',
+      [`${lib}/typebox/index.js`]: 'throw new Error("the plugin\'s own typebox was loaded")'
+    }
+  })
+  const plugin = server.app.aigis.plugins.status('rooted')
+  t.equal(plugin.state, 'running', plugin.error ?? '')
+  const res = await server.call('/skills/rooted/which', { method: 'POST' })
+  t.same(res.body, ['cjs-mod', 'a subpath', 'import-only ESM', 'function'])
+})
