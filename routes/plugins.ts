@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorRef, PluginNameParams } from '../src/schemas/common.js'
 import { AddPluginBody, PluginLogsQuery, PluginStatusRef } from '../src/schemas/plugins.js'
+import { SkillValidator } from '../src/skills/validator.js'
 
 const ACTIONS = ['start', 'stop', 'restart', 'reload'] as const
 
@@ -15,6 +16,8 @@ const ACTION_SUMMARY: Record<typeof ACTIONS[number], string> = {
 /** Plugin lifecycle: list, inspect, start/stop/restart/reload, add and remove at runtime. */
 const plugins: FastifyPluginAsyncTypebox = async (app) => {
   const { plugins: manager, hub } = app.aigis
+  // Bodies are taken as sent, as skill bodies are: Fastify's own validation coerces (`{"name": 5}` made a plugin "5").
+  const strict = new SkillValidator()
 
   app.get('/plugins', {
     schema: {
@@ -50,7 +53,8 @@ const plugins: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Add and load a plugin at runtime',
       body: AddPluginBody,
       response: { 201: PluginStatusRef, 400: ErrorRef, 409: ErrorRef }
-    }
+    },
+    validatorCompiler: ({ schema }) => strict.compile(schema as Record<string, unknown>)
   }, async (request, reply) => {
     const { name, source, type } = request.body
     return await reply.status(201).send(await manager.add(name, source, type))

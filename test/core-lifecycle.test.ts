@@ -103,6 +103,8 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
 
   t.match(await add({ name: 'second', source: 'plugins/second' }), { status: 409, body: { code: 'AIGIS_PLUGIN_EXISTS' } })
   t.match(await add({ name: '../x', source: 'plugins/second' }), { status: 400, body: { code: 'AIGIS_INVALID_PLUGIN_NAME' } })
+  t.match(await add({ name: 5, source: 'plugins/second' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/name must be string' } }, 'no coercion: 5 is not the name "5"')
+  t.equal((await server.call('/plugins/5')).status, 404)
   t.match(await add({ name: 'ghost', source: 'plugins/ghost' }), { status: 400, body: { code: 'AIGIS_INVALID_SOURCE', message: /does not exist/ } })
   t.equal((await server.call('/plugins/ghost')).status, 404, 'a plugin with a bad source is not kept')
   t.match(await add({ name: 'x' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST' } })

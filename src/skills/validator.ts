@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import formats from 'ajv-formats'
 
 /**
- * Compiles skill body schemas. Strict on purpose: no type coercion
+ * Compiles request body schemas: skills' and POST /plugins'. Strict on purpose: no type coercion
  * (`{"name": 5}` against a string is a 400), defaults applied, unknown
  * keywords (TypeBox metadata, OpenAPI extras) tolerated, and string
  * formats (`email`, `date-time`, `uri`, ...) enforced, as Fastify does for
