@@ -1,28 +1,11 @@
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { git, makeRepo } from './git-helper.js'
 import { corePlugin, startServer, tempDir, writeFiles } from './helper.js'
 
 // Plugin sources: git repositories made here and cloned for real, and the
 // steps of the loading pipeline every plugin type shares.
-
-function git (cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }
-  })
-}
-
-async function makeRepo (files: Record<string, string>): Promise<string> {
-  const repo = tempDir('aigis-repo-')
-  git(repo, 'init', '--quiet', '--initial-branch=main')
-  await writeFiles(repo, files)
-  git(repo, 'add', '-A')
-  git(repo, 'commit', '--quiet', '-m', 'first')
-  return repo
-}
 
 const fortune = (answer: string) => corePlugin('.', `export const SKILLS = ['fortune']\nexport const fortune = () => ${JSON.stringify(answer)}`)
 

@@ -1,8 +1,8 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, join, resolve, sep } from 'node:path'
-import { execa } from 'execa'
 import { SourceFailed } from '../errors.js'
+import { runGit, type GitResult } from './git.js'
 
 /** Where a plugin's runtime copy lives: `<data dir>/ext/<name>`. */
 export function runtimeFolder (dataDir: string, plugin: string): string {
@@ -23,15 +23,30 @@ export interface MaterializeResult {
 }
 
 /**
+ * How long git may print nothing (progress included) before it is stopped: a
+ * server that accepts the connection and never answers would otherwise hold a
+ * clone, and the plugin's load, forever. A slow transfer still prints progress.
+ */
+export const GIT_IDLE_TIMEOUT_MS = 2 * 60_000
+
+export interface GitOptions {
+  signal?: AbortSignal
+  /** Default GIT_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number
+}
+
+/**
  * Brings a plugin's source to its runtime folder: a local folder is copied
  * over it (files the plugin made there itself are kept), a git source is
- * cloned, or pulled when the clone exists.
+ * cloned, or pulled when the clone exists. An aborted `signal` stops a copy,
+ * clone or pull in progress (git's whole process group) and rejects with an
+ * `AbortError` (code `ABORT_ERR`, `cause` the signal's reason).
  */
-export async function materializeSource (plugin: string, source: string, baseDir: string, dataDir: string): Promise<MaterializeResult> {
+export async function materializeSource (plugin: string, source: string, baseDir: string, dataDir: string, signal?: AbortSignal): Promise<MaterializeResult> {
   const root = runtimeFolder(dataDir, plugin)
   await mkdir(join(dataDir, 'ext'), { recursive: true })
-  if (isGitSource(source)) return await fromGit(plugin, source, root)
-  await copyLocal(plugin, resolve(baseDir, source), root, manifestFile(dataDir, plugin))
+  if (isGitSource(source)) return await fromGit(plugin, source, root, { signal })
+  await copyLocal(plugin, resolve(baseDir, source), root, manifestFile(dataDir, plugin), signal)
   return { root, warnings: [] }
 }
 
@@ -47,7 +62,11 @@ function manifestFile (dataDir: string, plugin: string): string {
   return join(dataDir, 'cache', 'sources', `${plugin}.json`)
 }
 
-async function copyLocal (plugin: string, from: string, root: string, manifest: string): Promise<void> {
+async function copyLocal (plugin: string, from: string, root: string, manifest: string, signal?: AbortSignal): Promise<void> {
+  const checkAborted = (): void => {
+    if (signal?.aborted === true) throw abortError(`Plugin "${plugin}": copying ${from} was aborted`, signal)
+  }
+  checkAborted()
   const info = await stat(from).catch(() => undefined)
   if (info === undefined || !info.isDirectory()) {
     throw new SourceFailed(`Plugin "${plugin}": source folder ${from} does not exist; fix its path in the config (relative paths resolve against the config file's folder)`)
@@ -59,7 +78,10 @@ async function copyLocal (plugin: string, from: string, root: string, manifest: 
   await cp(from, root, {
     recursive: true,
     force: true,
-    filter: (path) => basename(path) !== '.git'
+    filter: (path) => {
+      checkAborted()
+      return basename(path) !== '.git'
+    }
   })
   await mkdir(join(manifest, '..'), { recursive: true })
   await writeFile(manifest, JSON.stringify(files))
@@ -74,28 +96,44 @@ async function sourceFiles (folder: string): Promise<string[]> {
     .filter((f) => !f.split(sep).includes('.git'))
 }
 
-async function fromGit (plugin: string, url: string, root: string): Promise<MaterializeResult> {
+/** Clones `url` into `root`, or pulls when the clone exists. A failed pull is a warning; a failed clone is an error. */
+export async function fromGit (plugin: string, url: string, root: string, options: GitOptions = {}): Promise<MaterializeResult> {
+  const { signal, idleTimeoutMs = GIT_IDLE_TIMEOUT_MS } = options
+  const run = async (what: string, args: string[]): Promise<GitResult> => {
+    const result = await runGit(args, { signal, idleTimeoutMs })
+    if (result.stopped !== undefined && what === 'pull') await removeLocks(join(root, '.git'))
+    if (result.stopped === 'aborted') throw abortError(`Plugin "${plugin}": git ${what} of ${url} was aborted`, signal!)
+    return result
+  }
+  const quiet = `made no progress for ${idleTimeoutMs / 1000} s and was stopped`
+
   if (existsSync(join(root, '.git'))) {
-    const pull = await execa('git', ['-C', root, 'pull', '--ff-only'], { reject: false, stdin: 'ignore' })
-    const warnings = pull.exitCode === 0 ? [] : [`git pull of ${url} failed, keeping the existing clone: ${lastLine(pull.stderr) || pull.shortMessage}`]
-    return { root, warnings }
+    const pull = await run('pull', ['-C', root, 'pull', '--ff-only', '--progress'])
+    if (pull.ok) return { root, warnings: [] }
+    const reason = pull.stopped === 'idle' ? `${quiet}, keeping the existing clone` : `failed, keeping the existing clone: ${pull.reason}`
+    return { root, warnings: [`git pull of ${url} ${reason}`] }
   }
   await rm(root, { recursive: true, force: true })
-  const clone = await execa('git', ['clone', '--quiet', '--depth', '1', url, root], {
-    reject: false,
-    stdin: 'ignore',
-    env: { GIT_TERMINAL_PROMPT: '0' }
-  })
-  if (clone.exitCode !== 0) {
+  try {
+    const clone = await run('clone', ['clone', '--progress', '--depth', '1', '--', url, root])
+    if (clone.stopped === 'idle') throw new SourceFailed(`Plugin "${plugin}": git clone of ${url} ${quiet}; check the URL and that its server answers`)
+    if (!clone.ok) throw new SourceFailed(`Plugin "${plugin}": git clone ${url} failed: ${clone.reason}`)
+  } catch (err) {
     await rm(root, { recursive: true, force: true })
-    const reason = clone.failed && clone.exitCode === undefined ? clone.shortMessage : lastLine(clone.stderr)
-    throw new SourceFailed(`Plugin "${plugin}": git clone ${url} failed: ${reason}`)
+    throw err
   }
   return { root, warnings: [] }
 }
 
-/** git's own reason: its `fatal:` line when there is one, else its last line. */
-function lastLine (text: string): string {
-  const lines = text.trim().split('\n')
-  return lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? ''
+/** The lock files a git stopped midway leaves (index.lock, refs' locks); the next pull would fail on them. */
+async function removeLocks (gitDir: string): Promise<void> {
+  const entries = await readdir(gitDir, { recursive: true, withFileTypes: true }).catch(() => [])
+  await Promise.all(entries
+    .filter((e) => e.isFile() && e.name.endsWith('.lock'))
+    .map((e) => rm(join(e.parentPath ?? e.path, e.name), { force: true })))
+}
+
+/** Rejects like Node's own APIs do when their signal aborts. */
+function abortError (message: string, signal: AbortSignal): Error {
+  return Object.assign(new Error(message, { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
 }
