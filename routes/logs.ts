@@ -11,11 +11,19 @@ export const LogsQuery = Type.Object({
   level: Type.Optional(Type.Enum(Object.keys(LEVELS) as LevelName[], { description: 'This level and above' })),
   lines: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'First replay the last N matching retained records' })),
   after: Type.Optional(Type.Integer({ minimum: 0, description: 'First replay every retained record after this seq (as Last-Event-ID does; the header wins)' }))
-}, { additionalProperties: false })
+})
+// Unknown parameters are ignored, as on every GET route: cache busters
+// (`_=123`) and EventSource polyfills (`lastEventId=`) add their own, and a
+// 400 would stop the stream for good. Known ones are checked strictly.
 
 export const LogsHeaders = Type.Object({
-  'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Set by EventSource on reconnect: every retained record after this seq is replayed first' }))
+  'last-event-id': Type.Optional(Type.String({ description: 'Set by EventSource on reconnect: every retained record after this seq is replayed first. A value that is not a seq is ignored (a 400 would end the EventSource for good).' }))
 })
+
+/** A Last-Event-ID that is one of our seqs, else undefined: the stream is then as if it had none. */
+function lastEventId (header: string | undefined): number | undefined {
+  return header !== undefined && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined
+}
 
 /**
  * GET /logs: the aggregated log as server-sent events. The reply is taken
@@ -44,7 +52,7 @@ const logs: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { plugin, stream, level, lines, after } = request.query
-    const lastEventId = request.headers['last-event-id']
+    const fromHeader = lastEventId(request.headers['last-event-id'])
     reply.hijack()
     const res = reply.raw
     // Headers other hooks set on the reply (CORS, ...) still apply to the hijacked one.
@@ -64,7 +72,7 @@ const logs: FastifyPluginAsyncTypebox = async (app) => {
         stream,
         minLevel: level !== undefined ? LEVELS[level] : undefined
       },
-      after: lastEventId !== undefined ? Number(lastEventId) : after,
+      after: fromHeader ?? after,
       lines
     })
   })

@@ -14,7 +14,7 @@ import type { BackoffOptions } from './supervisor/backoff.js'
 import { ErrorSchema } from './schemas/common.js'
 import { PluginStatusSchema } from './schemas/plugins.js'
 import { SkillInfoSchema } from './schemas/skills.js'
-import errorHandling from './error-handler.js'
+import errorHandling, { clientErrorHandler, frameworkErrors, schemaErrorFormatter } from './error-handler.js'
 import swagger from './swagger.js'
 import auth, { PluginTokens } from './auth.js'
 import loadShedding, { type LoadSheddingOptions } from './load-shedding.js'
@@ -90,7 +90,21 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // a skill call's instructions, counted with valgrind (see the README).
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false } },
+    // What Fastify's router and Node answer outside the root error handler
+    // gets the aigis shape too; enum errors list the allowed values (see src/error-handler.ts).
+    frameworkErrors,
+    clientErrorHandler,
+    schemaErrorFormatter
+  })
+  // A JSON content type with zero bytes (a client that sets the header on
+  // every request) is no body: a skill's input is then undefined (SPEC §5)
+  // instead of a 400. Any other body goes to Fastify's own parser, with its
+  // __proto__/constructor poisoning checks; the body limit applies as before.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined)
+    else parseJson(request, body as string, done)
   })
 
   const skills = new SkillRegistry()

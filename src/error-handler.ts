@@ -1,7 +1,8 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import { ExpectationFailed, HeadersTooLarge, RequestTimeout } from './errors.js'
 
 // Fastify's own error codes, renamed into the AIGIS_* family clients match on.
 const FASTIFY_CODES: Record<string, string> = {
@@ -12,7 +13,7 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'AIGIS_INVALID_REQUEST',
   FST_ERR_VALIDATION: 'AIGIS_INVALID_REQUEST',
   FST_ERR_BAD_URL: 'AIGIS_INVALID_REQUEST',
-  FST_ERR_ASYNC_CONSTRAINT: 'AIGIS_INVALID_REQUEST'
+  FST_ERR_MAX_PARAM_LENGTH: 'AIGIS_INVALID_REQUEST'
 }
 
 type AigisError = FastifyError & { plugin?: string, skill?: string }
@@ -22,6 +23,7 @@ function codeFor (err: AigisError, statusCode: number): string {
   if (typeof err.code === 'string' && FASTIFY_CODES[err.code] !== undefined) return FASTIFY_CODES[err.code]
   if (err.validation !== undefined) return 'AIGIS_INVALID_REQUEST'
   if (statusCode >= 500) return 'AIGIS_INTERNAL_ERROR'
+  if (typeof err.code === 'string' && err.code.startsWith('FST_')) return 'AIGIS_INVALID_REQUEST' // none of Fastify's own codes leaks
   return typeof err.code === 'string' && /^[A-Z0-9_]+$/.test(err.code) ? err.code : 'AIGIS_BAD_REQUEST'
 }
 
@@ -30,29 +32,79 @@ export function statusOf (err: { statusCode?: number }): number {
   return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
 }
 
+/** Answers any error as `{ statusCode, error, message, code, plugin?, skill? }`; logs a 5xx that is not a skill's own failure. */
+function sendError (err: AigisError, request: FastifyRequest, reply: FastifyReply): void {
+  const statusCode = statusOf(err)
+  const code = codeFor(err, statusCode)
+  const shown = statusCode < 500 || code.startsWith('AIGIS_SKILL_') || code === 'AIGIS_SKILL_FAILED'
+  if (statusCode >= 500 && code !== 'AIGIS_SKILL_FAILED') {
+    request.server.aigis.logger.error({ err, url: request.url }, `request failed: ${err.message}`)
+  }
+  const body: Record<string, unknown> = {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: shown ? err.message : 'Internal Server Error',
+    code
+  }
+  if (err.plugin !== undefined) body.plugin = err.plugin
+  if (err.skill !== undefined) body.skill = err.skill
+  void reply.status(statusCode).send(body)
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any
+ * route or hook runs (a URL that does not decode, a path parameter over
+ * `maxParamLength`, a failing async constraint) would otherwise be answered
+ * in Fastify's own shape, bypassing the error handler.
+ */
+export function frameworkErrors (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(err, request, reply)
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser
+ * refuses (malformed, headers too large, too slow) never becomes a request,
+ * so it is answered on the socket, which is then closed. As Node does, an
+ * answer is written only when no response is under way on the connection.
+ */
+export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const known = err.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeout() : undefined
+  const statusCode = known?.statusCode ?? 400
+  const body = JSON.stringify({
+    statusCode,
+    error: STATUS_CODES[statusCode],
+    message: known?.message ?? `Malformed HTTP request${err.code !== undefined ? ` (${err.code})` : ''}`,
+    code: known?.code ?? 'AIGIS_INVALID_REQUEST'
+  })
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
+    socket.write(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
+}
+
+/** An enum error that says what is allowed, instead of Ajv's "must be equal to one of the allowed values". */
+function validationMessage (e: FastifySchemaValidationError): string | undefined {
+  const allowed = e.keyword === 'enum' ? (e.params as { allowedValues?: unknown }).allowedValues : undefined
+  if (!Array.isArray(allowed)) return e.message
+  return `must be one of: ${allowed.map((v) => typeof v === 'string' ? v : JSON.stringify(v)).join(', ')}`
+}
+
+/** Fastify's `schemaErrorFormatter` option: its default text (`querystring/level must ...`), with enum errors that list the allowed values. */
+export function schemaErrorFormatter (errors: FastifySchemaValidationError[], dataVar: string): Error {
+  return new Error(errors.map((e) => `${dataVar}${e.instancePath ?? ''} ${validationMessage(e) ?? 'is invalid'}`).join(', '))
+}
+
 /**
  * One root error handler: every error becomes `{ statusCode, error, message,
  * code, plugin?, skill? }`. 4xx messages are shown as they are; a 5xx that is
- * not a skill's own failure is logged and its message hidden.
+ * not a skill's own failure is logged and its message hidden. What Fastify
+ * and Node answer outside it goes through `frameworkErrors` and
+ * `clientErrorHandler` above (options of the Fastify factory, see app.ts).
  */
 async function errorHandling (app: FastifyInstance): Promise<void> {
-  app.setErrorHandler((err: AigisError, request, reply) => {
-    const statusCode = statusOf(err)
-    const code = codeFor(err, statusCode)
-    const shown = statusCode < 500 || code.startsWith('AIGIS_SKILL_') || code === 'AIGIS_SKILL_FAILED'
-    if (statusCode >= 500 && code !== 'AIGIS_SKILL_FAILED') {
-      app.aigis.logger.error({ err, url: request.url }, `request failed: ${err.message}`)
-    }
-    const body: Record<string, unknown> = {
-      statusCode,
-      error: STATUS_CODES[statusCode] ?? 'Error',
-      message: shown ? err.message : 'Internal Server Error',
-      code
-    }
-    if (err.plugin !== undefined) body.plugin = err.plugin
-    if (err.skill !== undefined) body.skill = err.skill
-    void reply.status(statusCode).send(body)
-  })
+  app.setErrorHandler((err: AigisError, request, reply) => { sendError(err, request, reply) })
 
   // Node hands a CONNECT (a proxy tunnel) to a 'connect' listener, never to the routes; with none it drops the connection unanswered.
   app.server.on('connect', (request: { url?: string }, socket: Duplex) => {
@@ -63,6 +115,14 @@ async function errorHandling (app: FastifyInstance): Promise<void> {
       code: 'AIGIS_METHOD_NOT_ALLOWED'
     })
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  })
+
+  // Node answers an Expect other than 100-continue itself (417, empty body) unless someone listens.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const err = new ExpectationFailed(String(request.headers.expect).slice(0, 100))
+    const body = JSON.stringify({ statusCode: 417, error: STATUS_CODES[417], message: err.message, code: err.code })
+    response.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
+    response.end(body)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -109,7 +109,7 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   t.equal((await server.call('/plugins/ghost')).status, 404, 'a plugin with a bad source is not kept')
   t.match(await add({ name: 'x' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST' } })
   const badType = await add({ name: 'x', source: 'plugins/second', type: 'bogus' })
-  t.match(badType, { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/type must be equal to one of the allowed values' } })
+  t.match(badType, { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/type must be one of: core, internal, external' } })
   t.match(await add({ name: 'typed', source: 'plugins/second', type: 'external' }), { status: 201, body: { state: 'failed', error: /listed under \[external\]/ } })
 
   const removed = await server.call('/plugins/second', { method: 'DELETE' })

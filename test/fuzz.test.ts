@@ -6,7 +6,9 @@ import { corePlugin, startServer, type TestServer } from './helper.js'
 // methods, paths (`..`, `%2e%2e`, very long names, unicode, raw bytes),
 // headers and bodies from a seeded generator (FUZZ_SEED to replay a run).
 // The server must answer every request, never with a 5xx except a skill's
-// own failure, and stay healthy. Oversized headers and bodies get a 4xx.
+// own failure, every error in the aigis shape with an AIGIS_* code (also
+// what Fastify's router and Node answer on their own), and stay healthy.
+// Oversized headers and bodies get a 4xx.
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124)
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1200)
@@ -127,11 +129,22 @@ function generator (random: () => number): () => { method: string, path: string 
   }
 }
 
+/** `{ statusCode, error, message, code: AIGIS_* }` as JSON with a charset, the status matching. */
+function isAigisError (reply: Reply): boolean {
+  if (!/^content-type: application\/json; charset=utf-8$/im.test(reply.head)) return false
+  try {
+    const body = JSON.parse(reply.body)
+    return body.statusCode === reply.status && typeof body.error === 'string' && typeof body.message === 'string' && /^AIGIS_[A-Z_]+$/.test(body.code)
+  } catch {
+    return false
+  }
+}
+
 async function healthy (server: TestServer): Promise<number> {
   return (await server.call('/health')).status
 }
 
-t.test(`random requests (seed ${SEED}): no 5xx but a skill's own, the server stays healthy`, async (t) => {
+t.test(`random requests (seed ${SEED}): no 5xx but a skill's own, every error in the aigis shape, the server stays healthy`, async (t) => {
   const server = await startServer(t, { token: TOKEN, bodyLimit: BODY_LIMIT, config: '[core]\nfz = "plugins/fz"\n', files: fz })
   const port = Number(new URL(server.url).port)
   const next = generator(prng(SEED))
@@ -146,13 +159,17 @@ t.test(`random requests (seed ${SEED}): no 5xx but a skill's own, the server sta
       failures++
       t.fail(`#${i} ${method} ${String(path).slice(0, 100)}: closed without an answer`)
     }
+    if (reply.status >= 400 && method !== 'HEAD' && !isAigisError(reply)) {
+      failures++
+      t.fail(`#${i} ${method} ${String(path).slice(0, 100)} → ${reply.status} not in the aigis shape: ${reply.head.split('\r\n').find((l) => /^content-type:/i.test(l)) ?? 'no content type'} ${reply.body.slice(0, 200)}`)
+    }
     if (reply.status >= 500 && !ownFailure) {
       failures++
       t.fail(`#${i} ${method} ${String(path).slice(0, 100)} → ${reply.status} ${reply.body.slice(0, 200)}`)
     }
     if (i % 100 === 99) t.equal(await healthy(server), 200, `healthy after ${i + 1} requests`)
   }
-  t.equal(failures, 0, 'no 5xx besides the skill that throws on purpose')
+  t.equal(failures, 0, 'no 5xx besides the skill that throws on purpose, every error in the aigis shape')
   t.comment(`statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`)
   t.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(401) ?? 0) > 0 && (statuses.get(400) ?? 0) > 0, 'the run reached skills, auth and validation')
   const logged = server.app.aigis.hub.tail(100_000).filter((r) => r.level === 'error' && /^request failed/.test(r.msg))
@@ -169,6 +186,7 @@ t.test('oversized headers, URLs and bodies are refused with a 4xx', async (t) =>
 
   const bigHeader = await raw(port, request('GET', '/health', [['X-Big', 'h'.repeat(64 * 1024)]]))
   t.equal(bigHeader.status, 431, 'a 64 KiB header: 431')
+  t.match(bigHeader.body, /"code":"AIGIS_HEADERS_TOO_LARGE"/)
   const manyHeaders = await raw(port, request('GET', '/health', Array.from({ length: 2000 }, (_, i): [string, string] => [`X-H${i}`, 'v'.repeat(20)])))
   t.equal(manyHeaders.status, 431, '2000 headers: 431')
   const longUrl = await raw(port, request('GET', '/skills/' + 'a'.repeat(100 * 1024), [auth]))

@@ -201,7 +201,7 @@ t.test('every bad query is a 400 with a code', async (t) => {
   const bad: Array<[string, Record<string, string>?]> = [
     ['level=nope'], ['level='], ['lines=-1'], ['lines=abc'], ['lines=1.5'], ['lines=99999999'],
     ['stream=stdin'], ['plugin=bad!name'], ['plugin='], ['plugin=a,,b'], ['after=-1'], ['after=x'],
-    ['nope=1'], ['', { 'last-event-id': 'abc' }], ['', { 'last-event-id': '-1' }]
+    ['after=abc', { 'last-event-id': '5' }], ['foo=bar&level=nope']
   ]
   for (const [query, headers] of bad) {
     const res = await server.call(`/logs?${query}`, { headers })
@@ -209,6 +209,40 @@ t.test('every bad query is a 400 with a code', async (t) => {
     t.equal(res.body.code, 'AIGIS_INVALID_REQUEST')
   }
   t.equal(server.app.aigis.hub.sseClients, 0, 'none of them became a stream')
+})
+
+t.test('unknown query parameters (cache busters, polyfills\' lastEventId) are ignored; known ones still filter', async (t) => {
+  const server = await startServer(t)
+  publish(server, 'u', 3)
+  publish(server, 'other', 1)
+  const res = await readRaw(`${server.url}/logs?plugin=u&lines=2&_=1712345678&lastEventId=&foo=bar`, (text) => parseEvents(text).length >= 2)
+  t.equal(res.status, 200)
+  t.same(parseEvents(res.text).map((e) => e.data.msg), ['line 2', 'line 3'])
+  t.equal((await server.call('/plugins/u/logs?foo=bar')).status, 404, 'GET /plugins/{name}/logs ignores them too (404: no plugin u)')
+})
+
+t.test('a Last-Event-ID header that is not an id is ignored: live, or from ?after= when given', async (t) => {
+  const server = await startServer(t)
+  publish(server, 'h', 3, 'stdout', 'old')
+  const hub = server.app.aigis.hub
+  const clients = async (n: number): Promise<void> => {
+    for (let i = 0; hub.sseClients !== n; i++) {
+      if (i > 500) throw new Error(`${hub.sseClients} streams open, not ${n}`)
+      await sleep(10)
+    }
+  }
+  for (const id of ['abc', '-1', '1.5', '9'.repeat(16), '']) {
+    await clients(0) // the one before is gone
+    const live = readRaw(`${server.url}/logs?plugin=h`, (text) => parseEvents(text).length >= 1, { 'last-event-id': id })
+    await clients(1)
+    publish(server, 'h', 1, 'stdout', `live ${JSON.stringify(id)}`)
+    const res = await live
+    t.equal(res.status, 200, JSON.stringify(id))
+    t.same(parseEvents(res.text).map((e) => e.data.msg), [`live ${JSON.stringify(id)} 1`], 'no replay: live records only')
+  }
+  const afterFirst = hub.tail(100, { plugins: new Set(['h']) })[0].seq
+  const withAfter = await readRaw(`${server.url}/logs?plugin=h&after=${afterFirst}`, (text) => parseEvents(text).length >= 2, { 'last-event-id': 'abc' })
+  t.same(parseEvents(withAfter.text).map((e) => e.data.msg).slice(0, 2), ['old 2', 'old 3'], '?after= applies when the header is not an id')
 })
 
 t.test('100 concurrent clients each get every record, and are counted', async (t) => {

@@ -144,6 +144,23 @@ t.test('a body that fails the schema is a 400, with no type coercion', async (t)
   t.equal((await post('/skills/s/math.add', { a: '1', b: 2 })).status, 400, 'a numeric string is not a number')
 })
 
+t.test('a JSON content type with an empty body is no body: input undefined (SPEC §5)', async (t) => {
+  const json = { 'content-type': 'application/json' }
+  t.same((await post('/skills/s/raw', undefined, { body: '', headers: json })).body, { got: 'undefined' })
+  t.same((await post('/skills/s/raw', undefined, { body: '', headers: { 'content-type': 'application/json; charset=utf-8' } })).body, { got: 'undefined' }, 'with a charset')
+  const missing = await post('/skills/s/greet', undefined, { body: '', headers: json })
+  t.equal(missing.status, 400, 'a skill with a body schema still wants a body')
+  t.match(missing.body, { code: 'AIGIS_INVALID_SKILL_INPUT', skill: 'greet' })
+  t.equal((await post('/plugins/nope/stop', undefined, { body: '', headers: json })).body.code, 'AIGIS_PLUGIN_NOT_FOUND', 'other routes too: the body is not in the way')
+  const blank = await post('/skills/s/raw', undefined, { body: ' ', headers: json })
+  t.equal(blank.status, 400, 'a body of white space is not empty: bad JSON')
+  t.equal(blank.body.code, 'AIGIS_INVALID_JSON')
+  const poisoned = await post('/skills/s/raw', undefined, { body: '{"__proto__":{"polluted":true}}', headers: json })
+  t.equal(poisoned.status, 400, 'Fastify\'s prototype poisoning check still applies')
+  t.equal(poisoned.body.code, 'AIGIS_INVALID_JSON')
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+})
+
 t.test('malformed JSON is a 400, a body over the limit a 413', async (t) => {
   const bad = await post('/skills/s/greet', undefined, { body: '{"name": ', headers: { 'content-type': 'application/json' } })
   t.equal(bad.status, 400)
