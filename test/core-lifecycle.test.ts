@@ -2,6 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corePlugin, startServer, writeFiles } from './helper.js'
+import { until } from './cli-helper.js'
 
 // Core plugin lifecycle over HTTP: stop/start, reload with edited code,
 // adding and removing plugins at runtime, and the OpenAPI document following.
@@ -156,4 +157,33 @@ t.test('a module with top-level await still loads', async (t) => {
     files: corePlugin('plugins/tla', 'const answer = await Promise.resolve(42)\nexport const SKILLS = ["answer"]\nexport { answer }')
   })
   t.equal((await server.call('/skills/tla/answer', { method: 'POST' })).body, 42)
+})
+
+t.test('stopping or reloading a plugin ends its calls in flight: 409, their signal aborted before cleanup runs', async (t) => {
+  const core = `
+    import { writeFileSync } from 'node:fs'
+    import type { SkillContext } from 'aigis'
+    export const SKILLS = ['wait', 'quick']
+    const events: string[] = []
+    export function wait (_: unknown, ctx: SkillContext) {
+      return new Promise((resolve) => { ctx.signal.addEventListener('abort', () => { events.push('abort ' + ctx.signal.reason?.code); resolve('aborted') }) })
+    }
+    export const quick = () => 'quick'
+    export function cleanup () { writeFileSync(new URL('../events.json', import.meta.url), JSON.stringify([...events, 'cleanup'])) }
+  `
+  const server = await startServer(t, { config: '[core]\nw = "plugins/w"\n', files: corePlugin('plugins/w', core) })
+  for (const action of ['stop', 'reload']) {
+    if (action === 'reload') t.equal((await server.call('/plugins/w/start', { method: 'POST' })).status, 200)
+    const calls = [server.call('/skills/w/wait', { method: 'POST' }), server.call('/skills/w/wait', { method: 'POST' })]
+    await until('both calls in flight', () => server.app.aigis.service.inFlight('w') === 2)
+    t.equal((await server.call(`/plugins/w/${action}`, { method: 'POST' })).status, 200)
+    for (const res of await Promise.all(calls)) {
+      t.equal(res.status, 409, action)
+      t.match(res.body, { code: 'AIGIS_PLUGIN_STOPPED', plugin: 'w', skill: 'wait', message: /Plugin "w" was stopped \(or reloaded\) while skill "wait" ran/ })
+    }
+    const events = JSON.parse(readFileSync(join(server.dir, 'data', 'ext', 'w', 'events.json'), 'utf8'))
+    t.same(events, ['abort AIGIS_PLUGIN_STOPPED', 'abort AIGIS_PLUGIN_STOPPED', 'cleanup'], `${action}: aborted, then cleaned up`)
+    t.equal(server.app.aigis.service.inFlight('w'), 0)
+  }
+  t.equal((await server.call('/skills/w/quick', { method: 'POST' })).body, 'quick', 'the reloaded plugin answers')
 })

@@ -34,9 +34,10 @@ export interface Skill {
 /**
  * The skills currently callable, by plugin. A plugin's skills are replaced
  * as a whole (start, reload) or removed as a whole (stop, delete); each change
- * bumps `version` and emits `change` so the OpenAPI document can follow.
+ * bumps `version` and emits `change` so the OpenAPI document can follow, and
+ * a removal emits `removed` first.
  */
-export class SkillRegistry extends EventEmitter<{ change: [] }> {
+export class SkillRegistry extends EventEmitter<{ change: [], removed: [plugin: string] }> {
   #byPlugin = new Map<string, Map<string, Skill>>()
   #version = 0
 
@@ -49,8 +50,11 @@ export class SkillRegistry extends EventEmitter<{ change: [] }> {
     this.#changed()
   }
 
+  /** Removes a plugin's skills; `removed` tells who has calls of them in flight. */
   delete (plugin: string): void {
-    if (this.#byPlugin.delete(plugin)) this.#changed()
+    if (!this.#byPlugin.delete(plugin)) return
+    this.emit('removed', plugin)
+    this.#changed()
   }
 
   get (plugin: string, name: string): Skill | undefined {

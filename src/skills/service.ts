@@ -1,5 +1,5 @@
 import type { AigisLogger } from '../log/logger.js'
-import { InvalidSkillInput, PluginNotFound, PluginNotRunning, SkillCallsTooDeep, SkillFailed, SkillNotFound, SkillSchemaInvalid, SkillTimeout } from '../errors.js'
+import { InvalidSkillInput, PluginNotFound, PluginNotRunning, PluginStoppedDuringCall, SkillCallsTooDeep, SkillFailed, SkillNotFound, SkillSchemaInvalid, SkillTimeout } from '../errors.js'
 import { skillCaller, splitSkillId, type SkillCaller } from '../skill-proxy.js'
 import type { Skill, SkillRegistry } from './registry.js'
 import { describeErrors, SkillValidator } from './validator.js'
@@ -61,12 +61,15 @@ export class SkillService {
   /** Skill calls whose promise has not settled (synchronous ones end within their turn). */
   #pending = 0
   #whenIdle: Array<() => void> = []
+  /** Calls awaiting their skill's promise, by plugin: how to end each, and its skill. */
+  #inFlight = new Map<string, Map<(err: TaggedError) => void, Skill>>()
 
   constructor (options: SkillServiceOptions) {
     this.#registry = options.registry
     this.#pluginLogger = options.pluginLogger
     this.#timeoutMs = options.timeoutMs
     this.#pluginState = options.pluginState
+    this.#registry.on('removed', this.#endCalls)
   }
 
   /** The skill, or the 404/409 error that explains why it cannot be called. */
@@ -79,6 +82,11 @@ export class SkillService {
       throw tag(new PluginNotRunning(plugin, state, plugin), plugin, name)
     }
     throw tag(new SkillNotFound(plugin, name), plugin, name)
+  }
+
+  /** How many calls of a plugin's skills are awaiting their promise now. */
+  inFlight (plugin: string): number {
+    return this.#inFlight.get(plugin)?.size ?? 0
   }
 
   /** Resolves once no skill call is running; shutdown waits for it. */
@@ -118,29 +126,46 @@ export class SkillService {
   }
 
   async #settle (skill: Skill, pending: PromiseLike<unknown>, ctx: CallContext, parent?: ParentSignal): Promise<unknown> {
-    // The error (and its stack) is made only when the time is up, not for every call.
-    let timeout: TaggedError | undefined
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        timeout = tag(new SkillTimeout(skill.id, this.#timeoutMs / 1000), skill.plugin, skill.name)
-        ctx.abort(timeout)
-        reject(timeout)
-      }, this.#timeoutMs)
+    // How the call ends if its promise does not settle first: the timeout, or its plugin stopping (see #endCalls).
+    // The error (and its stack) is made only then, not for every call.
+    let endedWith: TaggedError | undefined
+    let end!: (err: TaggedError) => void
+    const ended = new Promise<never>((_resolve, reject) => {
+      end = (err) => {
+        endedWith = err
+        // Rejected before the abort: a skill that settles on abort must not win the race with its own answer.
+        reject(err)
+        ctx.abort(err)
+      }
     })
+    const timer = setTimeout(() => end(tag(new SkillTimeout(skill.id, this.#timeoutMs / 1000), skill.plugin, skill.name)), this.#timeoutMs)
     const parentSignal = parent?.()
     const onAbort = (): void => ctx.abort(parentSignal!.reason)
     parentSignal?.addEventListener('abort', onAbort, { once: true })
+    let calls = this.#inFlight.get(skill.plugin)
+    if (calls === undefined) this.#inFlight.set(skill.plugin, calls = new Map())
+    calls.set(end, skill)
     this.#pending++
     try {
-      return await Promise.race([pending, timedOut])
+      return await Promise.race([pending, ended])
     } catch (err) {
-      throw timeout !== undefined && err === timeout ? timeout : this.#asCallError(skill, err)
+      throw endedWith !== undefined && err === endedWith ? endedWith : this.#asCallError(skill, err)
     } finally {
       clearTimeout(timer)
       parentSignal?.removeEventListener('abort', onAbort)
+      calls.delete(end)
+      if (calls.size === 0) this.#inFlight.delete(skill.plugin)
       if (--this.#pending === 0) for (const resolve of this.#whenIdle.splice(0)) resolve()
     }
+  }
+
+  /**
+   * A plugin's skills were removed (stop, reload, delete): its calls still in
+   * flight are answered 409 now and their `ctx.signal` aborted, before its
+   * `cleanup` runs, rather than left to run on against what it cleans up.
+   */
+  #endCalls = (plugin: string): void => {
+    for (const [end, skill] of this.#inFlight.get(plugin) ?? []) end(tag(new PluginStoppedDuringCall(plugin, skill.name), plugin, skill.name))
   }
 
   // Compiled on first call, not at load: boot stays fast with thousands of
