@@ -1,11 +1,12 @@
 import t from 'tap'
 import { join } from 'node:path'
-import { tempDir, writeFiles } from './helper.js'
-import { startCli, until } from './cli-helper.js'
-import { externalPlugin, fixture, internalPlugin, pidAlive } from './supervisor-helper.js'
+import { tempDir, writeFiles, type TestContext } from './helper.js'
+import { startCli, until, type RunningCli } from './cli-helper.js'
+import { externalPlugin, fixture, internalPlugin, pidAlive, waitFor } from './supervisor-helper.js'
 
 // The real CLI on SIGTERM and SIGINT: exit 0 with no child or grandchild of
-// any plugin left behind.
+// any plugin left behind, not even one that left the plugin's process group;
+// and what a SIGKILLed server left running, ended by the next one.
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   t.test(`${signal}: every plugin's process group is gone when the server exits`, async (t) => {
@@ -42,3 +43,51 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     for (const [what, pid] of Object.entries(pids)) t.notOk(pidAlive(pid), `${what} is gone`)
   })
 }
+
+/** The pids of the escaped grandchildren (proc-escape.mjs) the CLI's plugin printed. */
+function escapees (cli: RunningCli): number[] {
+  return cli.records().filter((r) => typeof r.msg === 'string' && /^(escapee|stubborn) \d+$/.test(r.msg)).map((r) => Number(r.msg.split(' ')[1]))
+}
+
+async function escapeProject (): Promise<string[]> {
+  const dir = tempDir()
+  await writeFiles(dir, {
+    'config.aigis': '[external]\nescape = "plugins/escape"\n',
+    ...externalPlugin('plugins/escape', 'LAUNCH = ["node", "main.mjs"]\nSTOP_TIMEOUT = 0.3', { 'main.mjs': fixture('proc-escape.mjs') })
+  })
+  return ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')]
+}
+
+/** Whatever a failing test leaves running would run for good. */
+function killAtEnd (t: TestContext, pids: number[]): void {
+  t.teardown(() => {
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+    }
+  })
+}
+
+t.test('SIGTERM: processes that left their plugin\'s group (setsid) are gone when the server exits', async (t) => {
+  const cli = await startCli(t, await escapeProject())
+  const pids = await waitFor('both escapees', () => { const found = escapees(cli); return found.length === 2 && found })
+  killAtEnd(t, pids)
+  for (const pid of pids) t.ok(pidAlive(pid), `escapee ${pid} runs`)
+  cli.child.kill('SIGTERM')
+  t.same(await cli.exited, { code: 0, signal: null }, cli.stderr())
+  for (const pid of pids) t.notOk(pidAlive(pid), `escapee ${pid} is gone`)
+})
+
+t.test('escapees a SIGKILLed server left running are ended by the next server on its data dir', async (t) => {
+  const args = await escapeProject()
+  const first = await startCli(t, args)
+  const pids = await waitFor('both escapees', () => { const found = escapees(first); return found.length === 2 && found })
+  killAtEnd(t, pids)
+  first.child.kill('SIGKILL')
+  await first.exited
+  for (const pid of pids) t.ok(pidAlive(pid), `escapee ${pid} outlived its server`)
+
+  const second = await startCli(t, args)
+  for (const pid of pids) t.notOk(pidAlive(pid), `escapee ${pid} was ended before the plugin started again`)
+  second.child.kill('SIGTERM')
+  t.same(await second.exited, { code: 0, signal: null })
+})

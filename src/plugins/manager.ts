@@ -294,7 +294,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       hub: this.#options.hub,
       skills: this.#options.skills,
       cacheDir: join(this.#options.dataDir, 'cache'),
-      groups: { started: (pgid) => this.#groups.started(plugin.name, pgid), ended: () => this.#groups.ended(plugin.name) },
+      groups: { started: (pgid, runId) => this.#groups.started(plugin.name, pgid, runId), ended: () => this.#groups.ended(plugin.name) },
       serverUrl: this.#options.serverUrl,
       pluginToken: this.#options.pluginToken?.(plugin.name),
       backoff: this.#options.backoff

@@ -43,6 +43,6 @@ export interface RuntimeContext {
   pluginToken?: string
   /** Delays between automatic restarts of a subprocess. */
   backoff?: BackoffOptions
-  /** Where a subprocess's process group is written down while it runs (see supervisor/group-records.ts). */
-  groups?: { started: (pgid: number) => void, ended: () => void }
+  /** Where a subprocess's process group and run id are written down while it runs (see supervisor/group-records.ts). */
+  groups?: { started: (pgid: number, runId: string) => void, ended: () => void }
 }

@@ -5,7 +5,8 @@ import { execa } from 'execa'
 import { readLines } from '../log/lines.js'
 import type { ExitInfo } from '../plugins/status.js'
 import { exitInfo, LastLines } from './exit-info.js'
-import { terminateGroup, within } from './kill-group.js'
+import { terminateRun, within, type Run } from './kill-group.js'
+import { newRunId, RUN_ID_VAR } from './run-id.js'
 
 /** What to run: a program, its arguments, working directory and extra environment. */
 export interface ProcessSpec {
@@ -31,12 +32,15 @@ type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 const DRAIN_MS = 200
 
 /**
- * One run of a supervised program, as the leader of its own process group.
- * Its stdout and stderr are split into lines for `onLine`; `exited` resolves
- * with how it ended once it has exited and its output is read.
+ * One run of a supervised program, as the leader of its own process group,
+ * with a run id of its own in its environment (see run-id.ts). Its stdout and
+ * stderr are split into lines for `onLine`; `exited` resolves with how it
+ * ended once it has exited and its output is read.
  */
 export class Child {
   readonly pid: number
+  /** What a stop ends: the group it leads and whatever carries its run id. */
+  readonly run: Required<Run>
   readonly startedAt = Date.now()
   /** Settles when the leader has exited and been reaped. */
   readonly leaderExit: Promise<void>
@@ -47,9 +51,10 @@ export class Child {
   /** Spawns the program; rejects with the OS error when it cannot be run. */
   static async spawn (spec: ProcessSpec, output: ChildOutput): Promise<Child> {
     await checkFolder(spec.cwd)
+    const runId = newRunId()
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env: { ...spec.env, [RUN_ID_VAR]: runId },
       extendEnv: true,
       detached: true, // its own process group, signalled as a whole
       cleanup: false,
@@ -67,11 +72,12 @@ export class Child {
     } catch (err) {
       throw new Error(spawnError(spec, err as NodeJS.ErrnoException))
     }
-    return new Child(subprocess.pid!, subprocess.stdout!, subprocess.stderr!, exit, output)
+    return new Child(subprocess.pid!, runId, subprocess.stdout!, subprocess.stderr!, exit, output)
   }
 
-  private constructor (pid: number, stdout: Readable, stderr: Readable, exit: Promise<ExitStatus>, output: ChildOutput) {
+  private constructor (pid: number, runId: string, stdout: Readable, stderr: Readable, exit: Promise<ExitStatus>, output: ChildOutput) {
     this.pid = pid
+    this.run = { pgid: pid, runId }
     const last = new LastLines()
     const read = (stream: 'stdout' | 'stderr', source: Readable): Promise<void> =>
       readLines(source, (line) => {
@@ -94,10 +100,10 @@ export class Child {
     })
   }
 
-  /** SIGTERM to the whole group, SIGKILL after `timeoutMs`; resolves once all are gone. */
+  /** SIGTERM to the whole run, SIGKILL after `timeoutMs`; resolves once all are gone. */
   terminate (timeoutMs: number): Promise<'gone' | 'killed'> {
     this.stopRequested = true
-    return terminateGroup(this.pid, timeoutMs, this.leaderExit)
+    return terminateRun(this.run, timeoutMs, this.leaderExit)
   }
 }
 

@@ -1,19 +1,22 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { groupAlive, terminateGroup } from './kill-group.js'
+import { runAlive, terminateRun, type Run } from './kill-group.js'
 import { procStat, STAT } from './proc-stat.js'
 
 // Plugin processes run in process groups of their own, so a server killed
 // without a chance to stop them (SIGKILL, the OOM killer) leaves them
 // running. Every group the server starts is written down in
-// `<data dir>/run/<plugin>.json` and crossed out once it ended; the next
-// server on that data dir ends the groups still written down whose server is
-// gone. A process is recognised by its start time in /proc, so a pid the
-// system has reused since is never signalled; where there is no /proc
-// (macOS), nothing is written down.
+// `<data dir>/run/<plugin>.json`, with the run id its processes carry, and
+// crossed out once it ended; the next server on that data dir ends the groups
+// still written down whose server is gone, and what left them carrying the
+// run id (see run-id.ts). A process is recognised by its start time in /proc,
+// so a pid the system has reused since is never signalled; where there is no
+// /proc (macOS), nothing is written down.
 
 interface GroupRecord {
   pgid: number
+  /** The run id its processes carry (missing in records of servers before run ids). */
+  runId?: string
   /** The leader's start time (clock ticks after boot, /proc/<pid>/stat field 22). */
   started: string
   /** The server that started it, and that server's start time. */
@@ -44,11 +47,11 @@ export class GroupRecords {
     this.#dir = dir
   }
 
-  /** Writes down a group this server started (its leader's pid is its id). */
-  started (plugin: string, pgid: number): void {
+  /** Writes down a group this server started (its leader's pid is its id), and the run id its processes carry. */
+  started (plugin: string, pgid: number, runId: string): void {
     const started = startTime(pgid)
     if (started === undefined || this.#ownerStarted === undefined) return
-    const record: GroupRecord = { pgid, started, owner: process.pid, ownerStarted: this.#ownerStarted }
+    const record: GroupRecord = { pgid, runId, started, owner: process.pid, ownerStarted: this.#ownerStarted }
     mkdirSync(this.#dir, { recursive: true })
     writeFileSync(this.#file(plugin), JSON.stringify(record))
   }
@@ -59,9 +62,10 @@ export class GroupRecords {
   }
 
   /**
-   * Ends every group written down by a server that is no longer running
-   * (SIGTERM, SIGKILL after 2 s) and crosses it out. A group whose server
-   * still runs (another server on the same data dir) is left alone.
+   * Ends every group written down by a server that is no longer running,
+   * with what carries its run id (SIGTERM, SIGKILL after 2 s), and crosses
+   * it out. A group whose server still runs (another server on the same data
+   * dir) is left alone.
    */
   async endLeftovers (): Promise<Leftover[]> {
     let files: string[]
@@ -83,10 +87,12 @@ export class GroupRecords {
       if (startTime(record.owner) === record.ownerStarted) return undefined
       rmSync(path, { force: true })
       // A living leader must be the one written down; without its leader, a
-      // group id cannot have been handed out again while members remain.
+      // group id cannot have been handed out again while members remain. A
+      // run id is random: whatever carries it is the run's.
       const leader = startTime(record.pgid)
-      if ((leader !== undefined && leader !== record.started) || !groupAlive(record.pgid)) return undefined
-      return { plugin, pgid: record.pgid, how: await terminateGroup(record.pgid, LEFTOVER_STOP_MS) }
+      const run: Run = { pgid: leader === undefined || leader === record.started ? record.pgid : undefined, runId: record.runId }
+      if (!runAlive(run)) return undefined
+      return { plugin, pgid: record.pgid, how: await terminateRun(run, LEFTOVER_STOP_MS) }
     })
     return (await Promise.all(ending)).filter((l): l is Leftover => l !== undefined)
   }

@@ -1,13 +1,25 @@
-import { readdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { procStat, STAT } from './proc-stat.js'
+import { isDead, procPids, procStat, STAT } from './proc-stat.js'
+import { findCarriers, signalCarriers } from './run-id.js'
 
 // A supervised program runs as the leader of its own process group (spawned
 // detached), so signalling the group reaches its children and grandchildren
-// wherever they were reparented. No process tree is walked.
+// wherever they were reparented. What left the group (setsid) is found by the
+// run id it carries (see run-id.ts) and signalled with the group, one by one.
+// No process tree is walked.
 
 /** How long SIGKILLed processes get to disappear before stop gives up waiting. */
 const KILL_WAIT_MS = 2000
+
+/**
+ * What one run of a supervised program may have left running: its process
+ * group, and every process carrying its run id. A record of a run may lack
+ * either (a group id handed out again, a record from before run ids).
+ */
+export interface Run {
+  pgid?: number
+  runId?: string
+}
 
 /** Sends `signal` to every process in the group; false when the group no longer exists. */
 export function signalGroup (pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -34,17 +46,29 @@ export function groupAlive (pgid: number): boolean {
 }
 
 function hasLivingMember (pgid: number): boolean {
-  let pids: string[]
-  try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
-  } catch {
-    return true
-  }
+  const pids = procPids()
+  if (pids === undefined) return true
   for (const pid of pids) {
     const fields = procStat(pid) // undefined: ended meanwhile
-    if (fields !== undefined && Number(fields[STAT.pgrp]) === pgid && fields[STAT.state] !== 'Z' && fields[STAT.state] !== 'X') return true
+    if (fields !== undefined && Number(fields[STAT.pgrp]) === pgid && !isDead(fields)) return true
   }
   return false
+}
+
+/**
+ * Sends `signal` to the run's group and to whatever carries its run id
+ * outside the group (members get it once, through the group: a handler must
+ * not run twice); false when none of them exists.
+ */
+export function signalRun (run: Run, signal: NodeJS.Signals): boolean {
+  const group = run.pgid !== undefined && signalGroup(run.pgid, signal)
+  const escaped = run.runId === undefined ? [] : findCarriers(run.runId).filter((p) => p.pgid !== run.pgid)
+  return signalCarriers(escaped, signal) > 0 || group
+}
+
+/** True while a process of the run's group, or one carrying its run id, is alive. */
+export function runAlive (run: Run): boolean {
+  return (run.pgid !== undefined && groupAlive(run.pgid)) || (run.runId !== undefined && findCarriers(run.runId).length > 0)
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise; leaves no timer behind. */
@@ -60,10 +84,10 @@ export async function within (promise: Promise<unknown>, ms: number): Promise<bo
   }
 }
 
-async function waitGone (pgid: number, deadline: number, leaderExit?: Promise<unknown>): Promise<boolean> {
+async function waitGone (run: Run, deadline: number, leaderExit?: Promise<unknown>): Promise<boolean> {
   if (leaderExit !== undefined && !await within(leaderExit, deadline - Date.now())) return false
   let pause = 2
-  while (groupAlive(pgid)) {
+  while (runAlive(run)) {
     const left = deadline - Date.now()
     if (left <= 0) return false
     await sleep(Math.min(pause, left))
@@ -73,15 +97,16 @@ async function waitGone (pgid: number, deadline: number, leaderExit?: Promise<un
 }
 
 /**
- * Stops a whole process group: SIGTERM to every member, SIGKILL to whatever
- * is left after `timeoutMs`. `leaderExit` settles when the leader has exited
- * (and been reaped), so a stop also waits for it. Resolves `killed` when
- * SIGKILL was needed.
+ * Stops a run: SIGTERM to its group and to what left the group carrying its
+ * run id, SIGKILL to whatever of them is left (found anew) after
+ * `timeoutMs`. `leaderExit` settles when the leader has exited (and been
+ * reaped), so a stop also waits for it. Resolves `killed` when SIGKILL was
+ * needed.
  */
-export async function terminateGroup (pgid: number, timeoutMs: number, leaderExit?: Promise<unknown>): Promise<'gone' | 'killed'> {
-  if (signalGroup(pgid, 'SIGTERM') && !await waitGone(pgid, Date.now() + timeoutMs, leaderExit)) {
-    signalGroup(pgid, 'SIGKILL')
-    await waitGone(pgid, Date.now() + KILL_WAIT_MS, leaderExit)
+export async function terminateRun (run: Run, timeoutMs: number, leaderExit?: Promise<unknown>): Promise<'gone' | 'killed'> {
+  if (signalRun(run, 'SIGTERM') && !await waitGone(run, Date.now() + timeoutMs, leaderExit)) {
+    signalRun(run, 'SIGKILL')
+    await waitGone(run, Date.now() + KILL_WAIT_MS, leaderExit)
     return 'killed'
   }
   if (leaderExit !== undefined) await within(leaderExit, KILL_WAIT_MS)

@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+
+// What Linux says about processes in /proc; everything here answers
+// undefined where there is no /proc (macOS), and callers degrade to what
+// signals alone can do.
 
 /** Indexes into what `procStat` returns (proc(5) field number minus 3). */
 export const STAT = { state: 0, pgrp: 2, utime: 11, stime: 12, starttime: 19 } as const
@@ -16,4 +20,18 @@ export function procStat (pid: number | string): string[] | undefined {
     return undefined
   }
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** The pids of every process (not thread) now in /proc; undefined without /proc. */
+export function procPids (): string[] | undefined {
+  try {
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
+  } catch {
+    return undefined
+  }
+}
+
+/** True for a process that has ended but not been reaped yet (a zombie), or is being torn down. */
+export function isDead (fields: string[]): boolean {
+  return fields[STAT.state] === 'Z' || fields[STAT.state] === 'X'
 }

@@ -6,7 +6,7 @@ import type { ExitInfo, PluginState, RuntimeInfo } from '../plugins/status.js'
 import { Backoff } from './backoff.js'
 import { Child, type ProcessSpec } from './child.js'
 import { describeExit, describeExitWithOutput, formatSeconds, isCleanExit } from './exit-info.js'
-import { groupAlive, signalGroup, terminateGroup } from './kill-group.js'
+import { runAlive, signalRun, terminateRun, type Run } from './kill-group.js'
 
 export interface ProcessRuntimeOptions {
   /** What to run; asked at every spawn (the server's address is known only then). */
@@ -19,7 +19,8 @@ export interface ProcessRuntimeOptions {
  * A supervised subprocess (internal and external plugins). It spawns the
  * program as its own process group, puts every line it prints into the
  * central log, restarts it after unexpected exits as `RESTART` allows (with
- * exponential backoff) and stops the whole group: SIGTERM, then SIGKILL after
+ * exponential backoff) and stops the whole run, its process group and what
+ * left the group (see run-id.ts): SIGTERM, then SIGKILL after
  * `STOP_TIMEOUT`. States are reported through `state` events; the manager
  * decides which requests are allowed.
  */
@@ -34,7 +35,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
   #timer?: NodeJS.Timeout
   /** Between start() and stop(): exits are unexpected and may be restarted. */
   #wanted = false
-  /** Group members that outlived their leader, being terminated. */
+  /** Processes of a run that outlived its leader, being terminated. */
   #leftovers = new Set<Promise<unknown>>()
   #restarts = 0
   #exitCode: number | null = null
@@ -66,7 +67,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     }
   }
 
-  /** Cancels a pending restart and ends the whole process group. */
+  /** Cancels a pending restart and ends the whole run. */
   async stop (): Promise<void> {
     this.#wanted = false
     clearTimeout(this.#timer)
@@ -91,7 +92,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
   kill (): void {
     this.#wanted = false
     clearTimeout(this.#timer)
-    if (this.#child !== undefined) signalGroup(this.#child.pid, 'SIGKILL')
+    if (this.#child !== undefined) signalRun(this.#child.run, 'SIGKILL')
   }
 
   info (): RuntimeInfo {
@@ -118,7 +119,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
       throw new SpawnFailed(name, errorMessage(err))
     }
     this.#child = child
-    this.#ctx.groups?.started(child.pid)
+    this.#ctx.groups?.started(child.pid, child.run.runId)
     this.#exitCode = null
     this.#exitSignal = null
     child.exited.then((exit) => this.#onExit(child, exit), (err) => this.#ctx.log.error({ err }, 'watching the process failed'))
@@ -136,7 +137,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
       log.info({ exit }, `process ${child.pid} stopped: ${describeExit(exit)}`)
       return
     }
-    this.#endLeftovers(child.pid)
+    this.#endLeftovers(child.run)
 
     const budget = this.#ctx.config.restart
     this.#backoff.settle(exit.uptime * 1000)
@@ -153,7 +154,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
 
     // Nothing left to do: exited (ended on its own) or fatal (restarts used up on failures).
     this.#wanted = false
-    // Crossed out once what the leader left in its group is gone too, unless a new start wrote its own group meanwhile.
+    // Crossed out once what the leader left behind is gone too, unless a new start wrote its own group meanwhile.
     void Promise.allSettled(this.#leftovers).then(() => { if (this.#child === undefined) this.#ctx.groups?.ended() })
     const fatal = budget > 0 && !isCleanExit(exit)
     const state: PluginState = fatal ? 'fatal' : 'exited'
@@ -181,10 +182,10 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     this.#spawning = undefined
   }
 
-  /** Whatever the leader left running in its group after it ended gets the stop treatment. */
-  #endLeftovers (pgid: number): void {
-    if (!groupAlive(pgid)) return
-    const ending = terminateGroup(pgid, this.#ctx.config.stopTimeoutMs).finally(() => this.#leftovers.delete(ending))
+  /** Whatever the leader left running (in its group or out of it) after it ended gets the stop treatment. */
+  #endLeftovers (run: Run): void {
+    if (!runAlive(run)) return
+    const ending = terminateRun(run, this.#ctx.config.stopTimeoutMs).finally(() => this.#leftovers.delete(ending))
     this.#leftovers.add(ending)
   }
 
