@@ -172,6 +172,8 @@ t.test('SCHEMAS are checked against the JSON Schema meta-schema at load, not com
   t.throws(() => readSkills('p', exports({ b: { response: { properties: { x: { minLength: -1 } } } } })), { message: /^Plugin "p": SCHEMAS "b"\.response is not a valid JSON Schema: response\/properties\/x\/minLength must be >= 0/ })
   t.throws(() => readSkills('p', exports({ a: { body: 'string' } })), { message: /^Plugin "p": SCHEMAS "a"\.body is not a valid JSON Schema: body must be an object or a boolean \(a JSON Schema\), got "string"/ })
   t.throws(() => readSkills('p', exports({ a: 'say hello' })), { message: /^Plugin "p": SCHEMAS "a" must be an object with body, response, description, summary/ })
+  t.throws(() => readSkills('p', exports({ a: { body: { type: 'object', properties: { mail: { type: 'string', format: 'emial' } } } } })), { message: /^Plugin "p": SCHEMAS "a"\.body is not a valid JSON Schema: body\/properties\/mail\/format "emial" is not a format aigis knows \(date, time, date-time, .*email/ })
+  t.same(readSkills('p', exports({ a: { body: { type: 'object', properties: { format: { type: 'string', format: 'email' } }, default: { format: 'anything' } } } })).warnings, [], 'a property named format, and data, are not the keyword')
   // A reference that does not resolve passes the meta-schema; it fails at the first call (see core.test.ts).
   t.same(readSkills('p', exports({ a: { body: { $ref: '#/definitions/nowhere' }, response: true }, b: { description: 'two' } })).warnings, [])
 })

@@ -1,6 +1,12 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import formats from 'ajv-formats'
 
+const withFormats = formats.default
+/** The string formats SkillValidator enforces; any other is a mistake (Ajv would only warn on stderr and not check it). */
+const KNOWN_FORMATS = new Set(Object.keys(withFormats(new Ajv({ strict: false })).formats))
+/** Keywords whose values are data, not schemas: a `format` key in them is not the keyword. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
+
 /**
  * Compiles request body schemas: skills' and POST /plugins'. Strict on purpose: no type coercion
  * (`{"name": 5}` against a string is a 400), defaults applied, unknown
@@ -9,16 +15,20 @@ import formats from 'ajv-formats'
  * its own routes.
  */
 export class SkillValidator {
-  #ajv = formats.default(new Ajv({ coerceTypes: false, useDefaults: true, allErrors: false, strict: false }))
+  #ajv = withFormats(new Ajv({ coerceTypes: false, useDefaults: true, allErrors: false, strict: false }))
 
   compile (schema: Record<string, unknown>): ValidateFunction {
     return this.#ajv.compile(schema)
   }
 }
 
-/** Fastify-style one-line summary of a failed validation: `body/name must be string`. */
+/** Fastify-style one-line summary of a failed validation: `body/name must be string`; an enum says what it allows. */
 export function describeErrors (validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => `body${e.instancePath} ${e.message ?? 'is invalid'}`).join(', ')
+  return (validate.errors ?? []).map((e) => {
+    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues
+    const message = allowed !== undefined ? `must be one of: ${allowed.map((v) => typeof v === 'string' ? v : JSON.stringify(v)).join(', ')}` : e.message ?? 'is invalid'
+    return `body${e.instancePath} ${message}`
+  }).join(', ')
 }
 
 /*
@@ -43,7 +53,7 @@ export function schemaProblem (schema: unknown, name: string): string | undefine
   } catch (err) { // a $schema Ajv does not know
     return (err as Error).message
   }
-  if (valid) return undefined
+  if (valid) return unknownFormat(schema, name)
   const errors = metaSchema.errors ?? []
   // The first error is the most specific one; those of an `anyOf` explain it again.
   return errors.length === 0 ? 'is invalid' : describeSchemaError(errors[0], schema, name)
@@ -59,4 +69,18 @@ function describeSchemaError (error: ErrorObject, schema: unknown, name: string)
     if (typeof got !== 'object' || got === null) text += `, got ${JSON.stringify(got)}`
   }
   return text
+}
+
+/** Where `schema` names a string format SkillValidator does not know, said as schemaProblem says it; undefined when none does. */
+function unknownFormat (schema: unknown, path: string): string | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'format' && typeof value === 'string' && !KNOWN_FORMATS.has(value)) {
+      return `${path}/format "${value}" is not a format aigis knows (${[...KNOWN_FORMATS].join(', ')})`
+    }
+    if (DATA_KEYWORDS.has(key)) continue
+    const problem = unknownFormat(value, `${path}/${key}`)
+    if (problem !== undefined) return problem
+  }
+  return undefined
 }
