@@ -1,11 +1,11 @@
 import t from 'tap'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Socket } from 'node:net'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { fromGit, GIT_IDLE_TIMEOUT_MS, materializeSource } from '../src/plugins/source.js'
+import { fromGit, GIT_IDLE_TIMEOUT_MS, materializeSource, redactSource } from '../src/plugins/source.js'
 import { git, makeRepo } from './git-helper.js'
-import { corePlugin, tempDir, type TestContext } from './helper.js'
+import { corePlugin, tempDir, writeFiles, type TestContext } from './helper.js'
 
 // src/plugins/source.ts on its own: git run the way a server needs it
 // (abortable, bounded, never prompting), against real repositories and a
@@ -89,4 +89,54 @@ t.test('git pull never prompts for a password, like git clone', async (t) => {
   git(root, 'remote', 'set-url', 'origin', `http://127.0.0.1:${(server.address() as { port: number }).port}/x.git`)
   const { warnings } = await within(10_000, materializeSource('pulled', `file://${repo}`, tempDir(), dataDir))
   t.match(warnings, [/git pull of .* failed, keeping the existing clone: .*terminal prompts disabled/])
+})
+
+t.test('symlinks in a local source are copied as they are, and refreshed like files', async (t) => {
+  const source = tempDir()
+  await writeFiles(source, { 'go.sh': 'echo go', 'lib/real.js': '' })
+  symlinkSync('go.sh', join(source, 'golink'))
+  symlinkSync('lib', join(source, 'liblink'))
+  symlinkSync('/etc/hostname', join(source, 'absolute'))
+  const dataDir = tempDir()
+  const { root } = await materializeSource('links', source, tempDir(), dataDir)
+  t.equal(readlinkSync(join(root, 'golink')), 'go.sh', 'a relative link stays relative')
+  t.equal(readlinkSync(join(root, 'liblink')), 'lib')
+  t.equal(readlinkSync(join(root, 'absolute')), '/etc/hostname')
+  t.equal(readFileSync(join(root, 'golink'), 'utf8'), 'echo go', 'and points into the copy')
+
+  // The source changes: a link retargeted, a file that becomes a link, a link removed.
+  unlinkSync(join(source, 'golink'))
+  symlinkSync('lib/real.js', join(source, 'golink'))
+  unlinkSync(join(source, 'go.sh'))
+  symlinkSync('lib/real.js', join(source, 'go.sh'))
+  unlinkSync(join(source, 'liblink'))
+  await materializeSource('links', source, tempDir(), dataDir)
+  t.equal(readlinkSync(join(root, 'golink')), 'lib/real.js')
+  t.equal(readlinkSync(join(root, 'go.sh')), 'lib/real.js')
+  t.notOk(existsSync(join(root, 'liblink')), 'a link gone from the source is gone from the copy')
+
+  // A file where the copy has a link is written in place of the link, never through it.
+  unlinkSync(join(source, 'go.sh'))
+  await writeFiles(source, { 'go.sh': 'echo again' })
+  await materializeSource('links', source, tempDir(), dataDir)
+  t.notOk(lstatSync(join(root, 'go.sh')).isSymbolicLink())
+  t.equal(readFileSync(join(root, 'go.sh'), 'utf8'), 'echo again')
+  t.equal(readFileSync(join(root, 'lib/real.js'), 'utf8'), '', 'the link\'s old target is untouched')
+})
+
+t.test('a source that is a file, not a folder, says so', async (t) => {
+  const dir = tempDir()
+  await writeFiles(dir, { 'plugin.zip': 'PK' })
+  await t.rejects(materializeSource('zipped', 'plugin.zip', dir, tempDir()), {
+    code: 'AIGIS_SOURCE_FAILED',
+    message: /^Plugin "zipped": source .*plugin\.zip is a file, not a folder; a local source is the plugin's folder \(the one holding AIGIS\/AIGIS\.config\)/
+  })
+})
+
+t.test('redactSource masks passwords (and http tokens given as the user), nothing else', async (t) => {
+  t.equal(redactSource('https://user:s3cr3t@host/x.git'), 'https://user:***@host/x.git')
+  t.equal(redactSource("fatal: unable to access 'https://u:p@ss@host/x.git/': 403"), "fatal: unable to access 'https://u:***@host/x.git/': 403")
+  t.equal(redactSource('https://ghp_token@github.com/o/r.git'), 'https://***@github.com/o/r.git')
+  t.equal(redactSource('ssh://git@host/x.git and git@github.com:o/r.git'), 'ssh://git@host/x.git and git@github.com:o/r.git')
+  t.equal(redactSource('file:///srv/a@b/x.git'), 'file:///srv/a@b/x.git')
 })

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, makeRepo } from './git-helper.js'
-import { corePlugin, startServer, tempDir, writeFiles } from './helper.js'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../src/app.js'
+import { commitAll, git, makeRepo } from './git-helper.js'
+import { call, corePlugin, startServer, tempDir, writeFiles, type TestContext } from './helper.js'
 
 // Plugin sources: git repositories made here and cloned for real, and the
 // steps of the loading pipeline every plugin type shares.
@@ -87,4 +89,65 @@ SECRETS = { "api.key" = "{root}/conf", "db.pass" = "conf/db" }
   const output = server.app.aigis.hub.tail(50, { plugins: new Set(['failing']) })
   t.ok(output.some((r) => r.msg === 'no network' && r.stream === 'stderr' && r.level === 'error' && typeof r.pid === 'number'),
     'the command\'s output is in the plugin\'s log, as the subprocess lines it is')
+})
+
+/** A real server on the config already written in `dir` (`dir/config.aigis`), data in `dir/data`. */
+async function serveFolder (t: TestContext, dir: string): Promise<{ app: FastifyInstance, call: (path: string, init?: RequestInit & { json?: unknown }) => ReturnType<typeof call> }> {
+  const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data') })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.aigis.loaded
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  return { app, call: async (path, init) => await call(base, path, init) }
+}
+
+t.test('a relative git source resolves against the config file\'s folder, whatever the working directory', async (t) => {
+  const dir = tempDir()
+  const work = await makeRepo(fortune('relative to the config'))
+  git(dir, 'clone', '--quiet', '--bare', work, 'gitsrc/gp.git')
+  await writeFiles(dir, { 'config.aigis': '[core]\ngrel = "gitsrc/gp.git"\n' })
+  t.not(process.cwd(), dir)
+  const server = await serveFolder(t, dir)
+  const status = (await server.call('/plugins/grel')).body
+  t.equal(status.state, 'running', status.error)
+  t.equal((await server.call('/skills/grel/fortune', { method: 'POST' })).body, 'relative to the config')
+})
+
+t.test('a git source whose URL changed is cloned anew on restart; files the plugin made are kept', async (t) => {
+  const first = await makeRepo({ ...fortune('from the first repo'), 'old.txt': 'only in the first repo' })
+  const second = await makeRepo(fortune('from the second repo'))
+  const dir = tempDir()
+  await writeFiles(dir, { 'config.aigis': `[core]\nfortune = "file://${first}"\n` })
+  const before = await serveFolder(t, dir)
+  t.equal((await before.call('/skills/fortune/fortune', { method: 'POST' })).body, 'from the first repo')
+  const ext = join(dir, 'data', 'ext', 'fortune')
+  await writeFiles(ext, { 'made-by-plugin.txt': 'state' })
+  await before.app.close()
+
+  await writeFiles(dir, { 'config.aigis': `[core]\nfortune = "file://${second}"\n` })
+  const after = await serveFolder(t, dir)
+  t.equal((await after.call('/skills/fortune/fortune', { method: 'POST' })).body, 'from the second repo', 'the new URL is what runs')
+  t.notOk(existsSync(join(ext, 'old.txt')), 'a file only the old repository had is gone')
+  t.equal(readFileSync(join(ext, 'made-by-plugin.txt'), 'utf8'), 'state', 'a file the plugin made is kept, as with a local copy')
+  t.equal(git(ext, 'remote', 'get-url', 'origin').trim(), `file://${second}`)
+  const records = after.app.aigis.hub.tail(100, { plugins: new Set(['fortune']) })
+  t.ok(records.some((r) => r.level === 'warn' && /git source changed from file:\/\/.* to file:\/\/.*: cloned anew/.test(String(r.msg))), 'said so in the log')
+
+  await writeFiles(second, fortune('second, next commit'))
+  commitAll(second)
+  t.match((await after.call('/plugins/fortune/reload', { method: 'POST' })).body, { state: 'running' })
+  t.equal((await after.call('/skills/fortune/fortune', { method: 'POST' })).body, 'second, next commit', 'and is pulled from then on')
+  const changes = after.app.aigis.hub.tail(100, { plugins: new Set(['fortune']) }).filter((r) => /git source changed/.test(String(r.msg)))
+  t.equal(changes.length, 1, 'cloned anew once, not at every load')
+})
+
+t.test('a password in a source URL is never shown in errors or logs', async (t) => {
+  const server = await startServer(t, { config: '[core]\ncred = "https://user:s3cr3t@127.0.0.1:9/y.git"\n' })
+  const added = await server.call('/plugins', { method: 'POST', json: { name: 'secret', source: 'https://user:s3cr3t@127.0.0.1:9/x.git' } })
+  t.equal(added.status, 400)
+  t.match(added.body.message, /git clone https:\/\/user:\*\*\*@127\.0\.0\.1:9\/x\.git failed/)
+  t.notMatch(added.body.message, /s3cr3t/)
+  t.match((await server.call('/plugins/cred')).body, { state: 'failed', error: /https:\/\/user:\*\*\*@127\.0\.0\.1:9\/y\.git/ })
+  t.notMatch((await server.call('/plugins/cred')).body.error, /s3cr3t/)
+  t.notMatch(JSON.stringify(server.app.aigis.hub.tail(1000)), /s3cr3t/, 'nor in any log record')
 })

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 
 // git as a server runs it: never a prompt (nobody is at a terminal to answer,
 // and a prompt would hold the plugin's load forever), in a process group of
@@ -69,4 +69,35 @@ export async function runGit (args: string[], options: GitRunOptions): Promise<G
 function gitReason (text: string): string {
   const lines = text.split(/[\r\n]+/).map((l) => l.trim()).filter(Boolean)
   return lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? ''
+}
+
+/** A local git command (no network: it cannot hang): its trimmed stdout, or undefined when it fails. */
+export async function gitOutput (args: string[]): Promise<string | undefined> {
+  return await new Promise((resolve) => {
+    execFile('git', args, { env: { ...process.env, ...GIT_ENV }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+      resolve(err === null ? stdout.trim() : undefined)
+    })
+  })
+}
+
+/** Rejects like Node's own APIs do when their signal aborts: name `AbortError`, code `ABORT_ERR`, the reason as `cause`. */
+export function abortError (message: string, signal: AbortSignal): Error {
+  return Object.assign(new Error(message, { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
+}
+
+// scheme://userinfo@host: the userinfo runs to the last "@" before the path.
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s'"]*)@/gi
+
+/**
+ * `text` with the password of every URL in it replaced by `***`
+ * (`https://user:***@host/x.git`). An http(s) URL with a user and no
+ * password is masked whole (`https://***@host`): that is how access tokens
+ * are usually given (`https://<token>@github.com/...`).
+ */
+export function redactUrls (text: string): string {
+  return text.replace(USERINFO, (match, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':')
+    if (colon >= 0) return `${scheme}${userinfo.slice(0, colon)}:***@`
+    return /^https?:/i.test(scheme) && userinfo !== '' ? `${scheme}***@` : match
+  })
 }
