@@ -9,7 +9,7 @@ import { Type } from 'typebox'
 import { SkillError, type SkillContext } from 'aigis'
 
 export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
-  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth', 'spoof']
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth', 'spoof', 'pick']
 
 export function greet (input: { name: string }, ctx: SkillContext) {
   ctx.log.info({ name: input.name }, 'greeting')
@@ -42,6 +42,7 @@ export function logs (_: unknown, ctx: SkillContext) {
   return abortReason
 }
 export function spoof (_: unknown, ctx: SkillContext) { ctx.log.info({ plugin: 'other', stream: 'stdout', seq: 1, pid: 7, kept: true }, 'spoofed fields') }
+export const pick = (input: { color: string }) => input.color
 export function raw (input: unknown) { return { got: input === undefined ? 'undefined' : input } }
 export async function chain (_: unknown, ctx: SkillContext) {
   return await ctx.aigis.call('s.VERSION')
@@ -58,7 +59,8 @@ export async function cycle () { const a: Record<string, unknown> = {}; a.self =
 export const SCHEMAS = {
   greet: { description: 'Say hello', body: Type.Object({ name: Type.String() }), response: Type.String() },
   'math.add': { body: Type.Object({ a: Type.Number(), b: Type.Number() }, { additionalProperties: false }) },
-  'math.sum': { body: Type.Object({ numbers: Type.Array(Type.Number()) }) }
+  'math.sum': { body: Type.Object({ numbers: Type.Array(Type.Number()) }) },
+  pick: { body: Type.Object({ color: Type.Unsafe<string>({ type: 'string', enum: ['red', 'blue'] }) }) }
 }
 `
 
@@ -142,6 +144,7 @@ t.test('a body that fails the schema is a 400, with no type coercion', async (t)
   t.equal((await post('/skills/s/greet')).status, 400, 'missing body')
   t.equal((await post('/skills/s/math.add', { a: 1, b: 2, c: 3 })).status, 400, 'additional property')
   t.equal((await post('/skills/s/math.add', { a: '1', b: 2 })).status, 400, 'a numeric string is not a number')
+  t.match((await post('/skills/s/pick', { color: 'green' })).body, { code: 'AIGIS_INVALID_SKILL_INPUT', message: /body\/color must be one of: red, blue/ }, 'an enum says what it allows')
 })
 
 t.test('a JSON content type with an empty body is no body: input undefined (SPEC §5)', async (t) => {
