@@ -135,7 +135,7 @@ t.test('a crash loop backs off, counts its restarts and ends fatal when RESTART 
   const { app } = server
   const fatal = await waitForState(app, 'crash', 'fatal')
   t.match(fatal, { restarts: 2, exitCode: 3, exitSignal: null, pid: null, nextRestartAt: null })
-  t.match(fatal.error, /^gave up after 2 restarts: exited with code 3 after .*; last output: "boom 3"$/)
+  t.match(fatal.error, /^gave up after 2 restarts in a row \(RESTART = 2; 2 since it was started\): exited with code 3 after .*; last output: "boom 3"$/)
   t.same(fatal.lastExit!.lastLines.slice(-1), ['boom 3'])
   t.ok(fatal.lastExit!.lastLines.some((l) => l.startsWith('starting ')))
 

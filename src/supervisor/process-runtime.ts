@@ -159,7 +159,7 @@ export class ProcessRuntime extends EventEmitter<RuntimeEvents> implements Plugi
     const fatal = budget > 0 && !isCleanExit(exit)
     const state: PluginState = fatal ? 'fatal' : 'exited'
     const error = fatal
-      ? `gave up after ${budget} restart${budget === 1 ? '' : 's'}: ${describeExitWithOutput(exit)}`
+      ? `gave up after ${budget} restart${budget === 1 ? '' : 's'} in a row (RESTART = ${budget}; ${this.#restarts} since it was started): ${describeExitWithOutput(exit)}`
       : isCleanExit(exit) ? null : describeExitWithOutput(exit)
     log[isCleanExit(exit) ? 'warn' : 'error']({ exit }, `process ${child.pid} ${describeExitWithOutput(exit)}; ${fatal ? 'restarts exhausted (RESTART)' : 'not restarted (RESTART)'}`)
     void this.#dropSkills()
