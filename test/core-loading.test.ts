@@ -195,6 +195,12 @@ t.test('SCHEMAS keys that match no skill, and unknown keys in an entry, are warn
   ])
 })
 
+t.test('a skill SKILLS lists twice is one skill, with a warning', async (t) => {
+  const { skills, warnings } = readSkills('p', { SKILLS: ['a', 'b', 'a', 'a'], a: () => 1, b: 2 })
+  t.same(skills.map((s) => s.name), ['a', 'b'])
+  t.same(warnings, ['SKILLS lists "a" more than once; it is one skill'])
+})
+
 t.test('ENTRYPOINT is the module resolution root: packages in <ENTRYPOINT>/node_modules resolve from AIGIS.core.ts', async (t) => {
   const lib = 'p/rooted/lib/node_modules'
   const server = await startServer(t, {

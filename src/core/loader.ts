@@ -62,7 +62,8 @@ export function readSkills (plugin: string, exports: Record<string, unknown>): {
       ? 'AIGIS.core exports no SKILLS; add `export const SKILLS = ["name", ...]`'
       : 'SKILLS must be an array of non-empty strings (dotted paths into the module\'s exports)')
   }
-  const names = list as string[]
+  const listed = list as string[]
+  const names = [...new Set(listed)]
   const schemas = readSchemas(plugin, exports.SCHEMAS)
   const skills = names.map((name): SkillDefinition => {
     checkName(plugin, name)
@@ -70,7 +71,9 @@ export function readSkills (plugin: string, exports: Record<string, unknown>): {
     const schema = Object.hasOwn(schemas, name) ? checkSchema(plugin, name, schemas[name]) : {}
     return { name, kind: typeof target === 'function' ? 'function' : 'value', target, schema }
   })
-  return { skills, warnings: ignoredSchemaKeys(schemas, names) }
+  const twice = names.filter((name) => listed.indexOf(name) !== listed.lastIndexOf(name))
+  const repeated = twice.map((name) => `SKILLS lists "${name}" more than once; it is one skill`)
+  return { skills, warnings: [...repeated, ...ignoredSchemaKeys(schemas, names)] }
 }
 
 /*
