@@ -72,7 +72,7 @@ const broken: Record<string, { files: Record<string, string>, error: RegExp, sec
   },
   badtype: {
     files: { 'p/badtype/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "daemon"\n' },
-    error: /PLUGIN_TYPE is invalid \(got "daemon"\)/
+    error: /PLUGIN_TYPE must be "core", "internal" or "external" \(got "daemon"\)/
   }
 }
 

@@ -1,9 +1,9 @@
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { Ajv } from 'ajv'
 import { Type, type Static } from 'typebox'
 import { parse as parseShellWords } from 'shell-quote'
-import { PathEscape, PluginConfigInvalid } from '../errors.js'
-import { closest, PLUGIN_TYPES, type PluginType } from './names.js'
+import { PathEscape, PluginConfigInvalid, PluginTypeMismatch } from '../errors.js'
+import { PLUGIN_TYPES, type PluginType } from './names.js'
+import { tableChecker } from './schema-problems.js'
 import { readToml } from './toml.js'
 
 const StringList = Type.Array(Type.String({ minLength: 1 }))
@@ -11,25 +11,25 @@ const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()])
 
 /**
  * `AIGIS/AIGIS.config`: the one definition of its keys. It validates the file,
- * and its descriptions are the reference the README is written from.
+ * its types and examples word the errors (src/config/schema-problems.ts), and
+ * its descriptions are the reference the README is written from.
  */
 export const PluginConfigSchema = Type.Object({
   PLUGIN_TYPE: Type.Union(PLUGIN_TYPES.map((t) => Type.Literal(t)), { description: '"core", "internal" or "external"; must match the section the plugin is listed in' }),
-  ENTRYPOINT: Type.Optional(Type.String({ minLength: 1, description: 'working directory, and module resolution root for core code (default "{root}")' })),
-  LAUNCH: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'external: argv list run in ENTRYPOINT; internal: module (relative to ENTRYPOINT) exporting launch(aigis)' })),
-  SYSTEM_REQUIREMENTS: Type.Optional(Type.Union([StringList, Type.String({ minLength: 1 })], { description: 'executables that must be on PATH' })),
-  REQUIREMENT_COMMAND: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'command run before launch, with REQUIREMENT_FILE appended as last argument' })),
-  REQUIREMENT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file passed to REQUIREMENT_COMMAND' })),
-  SECRETS: Type.Optional(Type.Record(Type.String(), Type.String(), { description: '"file name" = "destination folder": copied from <secrets dir>/<plugin>/ before launch' })),
-  RESTART: Type.Optional(Type.Integer({ minimum: -1, description: 'restarts allowed after an unexpected exit; -1 = always (default 0)' })),
-  ENV: Type.Optional(Type.Record(Type.String(), EnvValue, { description: 'extra environment variables' })),
-  STOP_TIMEOUT: Type.Optional(Type.Number({ minimum: 0, description: 'seconds between SIGTERM and SIGKILL (default 5)' }))
+  ENTRYPOINT: Type.Optional(Type.String({ minLength: 1, description: 'working directory, and module resolution root for core code (default "{root}")', examples: ['{root}/src'] })),
+  LAUNCH: Type.Optional(Type.Union([Type.Array(Type.String(), { minItems: 1 }), Type.String({ minLength: 1 })], { description: 'external: argv list run in ENTRYPOINT; internal: module (relative to ENTRYPOINT) exporting launch(aigis)', examples: [['python3', 'main.py']] })),
+  SYSTEM_REQUIREMENTS: Type.Optional(Type.Union([StringList, Type.String({ minLength: 1 })], { description: 'executables that must be on PATH', examples: [['python3', 'git']] })),
+  REQUIREMENT_COMMAND: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], { description: 'command run before launch, with REQUIREMENT_FILE appended as last argument', examples: ['npm install --prefix {root}'] })),
+  REQUIREMENT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file passed to REQUIREMENT_COMMAND', examples: ['requirements.txt'] })),
+  SECRETS: Type.Optional(Type.Record(Type.String(), Type.String(), { description: '"file name" = "destination folder": copied from <secrets dir>/<plugin>/ before launch', examples: [{ 'api.key': '{root}/conf' }] })),
+  RESTART: Type.Optional(Type.Integer({ minimum: -1, description: 'restarts allowed after an unexpected exit; -1 = always (default 0)', examples: [3] })),
+  ENV: Type.Optional(Type.Record(Type.String(), EnvValue, { description: 'extra environment variables', examples: [{ LOG_LEVEL: 'debug' }] })),
+  STOP_TIMEOUT: Type.Optional(Type.Number({ minimum: 0, description: 'seconds between SIGTERM and SIGKILL (default 5)', examples: [10] }))
 }, { additionalProperties: false })
 
 export type PluginConfigFile = Static<typeof PluginConfigSchema>
 
-const KNOWN_KEYS = Object.keys(PluginConfigSchema.properties)
-const validate = new Ajv({ allErrors: false, strict: false }).compile(PluginConfigSchema)
+const checkTable = tableChecker(PluginConfigSchema)
 
 /** A plugin's config with `{root}` substituted and every path absolute and checked. */
 export interface PluginConfig {
@@ -50,45 +50,45 @@ export function pluginConfigFile (root: string): string {
   return join(root, 'AIGIS', 'AIGIS.config')
 }
 
-/** Reads and validates `<root>/AIGIS/AIGIS.config`. */
-export async function loadPluginConfig (plugin: string, root: string): Promise<PluginConfig> {
+/**
+ * Reads and validates `<root>/AIGIS/AIGIS.config`. With `expectedType` (the
+ * section the plugin is listed in, or the type POST /plugins gave), a
+ * PLUGIN_TYPE that differs is the error reported, before anything the other
+ * type would need.
+ */
+export async function loadPluginConfig (plugin: string, root: string, expectedType?: PluginType | null): Promise<PluginConfig> {
   const file = pluginConfigFile(root)
   let data: Record<string, unknown>
   try {
-    data = await readToml(file, `${file} does not exist; every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE`)
+    data = await readToml(file, {
+      missing: `${file} does not exist; every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE`,
+      folder: 'AIGIS.config is a TOML file with at least PLUGIN_TYPE'
+    })
   } catch (err) {
     throw new PluginConfigInvalid(`Plugin "${plugin}": ${(err as Error).message}`)
   }
-  return resolvePluginConfig(plugin, root, data, file)
+  return resolvePluginConfig(plugin, root, data, file, expectedType)
 }
 
-export function resolvePluginConfig (plugin: string, root: string, data: Record<string, unknown>, file: string): PluginConfig {
+export function resolvePluginConfig (plugin: string, root: string, data: Record<string, unknown>, file: string, expectedType?: PluginType | null): PluginConfig {
   const fail = (reason: string): never => { throw new PluginConfigInvalid(`Plugin "${plugin}": ${file}: ${reason}`) }
+  const declared = data.PLUGIN_TYPE
+  if (expectedType != null && (PLUGIN_TYPES as readonly unknown[]).includes(declared) && declared !== expectedType) {
+    throw new PluginTypeMismatch(plugin, expectedType, declared as string, declared as string, declared as string)
+  }
 
-  for (const key of Object.keys(data)) {
-    if (!KNOWN_KEYS.includes(key)) {
-      const hint = closest(key, KNOWN_KEYS)
-      fail(`unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; known keys: ${KNOWN_KEYS.join(', ')}`)
-    }
-  }
-  if (!validate(data)) {
-    const e = validate.errors![0]
-    const path = e.instancePath.split('/').filter(Boolean)
-    if (e.keyword === 'required') fail(`${(e.params as { missingProperty: string }).missingProperty} is required`)
-    const key = path[0] as keyof typeof PluginConfigSchema.properties
-    const got = JSON.stringify(path.reduce<any>((v, k) => v?.[k], data))
-    const problem = e.keyword === 'const' || e.keyword === 'anyOf' ? 'is invalid' : e.message
-    const { description } = PluginConfigSchema.properties[key] as { description?: string }
-    fail(`${path.join('.')} ${problem} (got ${got}); ${key} is ${description}`)
-  }
+  const problems = checkTable(data)
+  if (problems.length > 0) fail(problems.join('; '))
   const config = data as PluginConfigFile
   const type = config.PLUGIN_TYPE
   const expand = (value: string): string => value.replaceAll('{root}', root)
+  // A string is split into words first and {root} expanded in each word after:
+  // a root with a space or a quote in it stays one argument.
   const argv = (what: string, value: string | string[]): string[] => {
     if (Array.isArray(value)) return value.map(expand)
-    const words = parseShellWords(expand(value), (name) => `$${name}`)
+    const words = parseShellWords(value, (name) => `$${name}`)
     if (!words.every((w): w is string => typeof w === 'string')) fail(`${what} may not use shell operators (|, &&, >, globs); write a script and run that`)
-    return words as string[]
+    return (words as string[]).map(expand)
   }
   const inside = (what: string, value: string, base: string): string => {
     const path = resolve(base, expand(value))
