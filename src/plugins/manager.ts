@@ -12,7 +12,7 @@ import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
 import { materializeSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
 import { GroupRecords } from '../supervisor/group-records.js'
-import { IDLE_RUNTIME, type PluginState, type PluginStatus } from './status.js'
+import { IDLE_RUNTIME, type ExitInfo, type PluginState, type PluginStatus } from './status.js'
 
 export type RuntimeFactory = (ctx: RuntimeContext) => PluginRuntime
 
@@ -57,6 +57,8 @@ class ManagedPlugin {
   queue: Promise<unknown> = Promise.resolve()
   /** A boot-time fetch of its source, fetched ahead of its turn; nothing else may write its folder before it settles. */
   prefetch?: Promise<MaterializeResult>
+  /** The last exit of a runtime a reload replaced: still its last exit until the new runtime has one. */
+  priorExit: ExitInfo | null = null
 
   constructor (
     readonly name: string,
@@ -163,8 +165,10 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     if (this.#plugins.has(name)) throw new PluginExists(name, name)
     const plugin = this.#track(name, type ?? null, source)
     const error = await this.#locked(plugin, () => this.#load(plugin))
-    if (errorCode(error) === 'AIGIS_SOURCE_FAILED') {
+    if (errorCode(error) === 'AIGIS_SOURCE_FAILED' && this.#plugins.get(name) === plugin) {
       this.#plugins.delete(name)
+      // What the attempt left in metrics (its states) goes with it.
+      this.emit('removed', name)
       throw new InvalidSource(errorMessage(error))
     }
     return this.#status(plugin)
@@ -257,6 +261,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
    */
   async #load (plugin: ManagedPlugin, fetched?: Promise<MaterializeResult>): Promise<unknown> {
     const { secretsDir } = this.#options
+    const previous = plugin.runtime?.info().lastExit
+    if (previous !== undefined && previous !== null) plugin.priorExit = previous
     plugin.runtime?.removeAllListeners()
     plugin.runtime = undefined
     this.#setState(plugin, 'starting', null)
@@ -326,10 +332,12 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   #setState (plugin: ManagedPlugin, state: PluginState, error: string | null): void {
     plugin.state = state
     plugin.error = error
-    this.emit('state', this.#status(plugin))
+    // A plugin no longer listed (deleted, or an add that was not kept) has no state to tell.
+    if (this.#plugins.get(plugin.name) === plugin) this.emit('state', this.#status(plugin))
   }
 
   #status (plugin: ManagedPlugin): PluginStatus {
+    const info = plugin.runtime?.info() ?? IDLE_RUNTIME
     return {
       name: plugin.name,
       type: plugin.type,
@@ -337,7 +345,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       state: plugin.state,
       error: plugin.error,
       skills: this.#options.skills.ofPlugin(plugin.name).map((s) => s.id),
-      ...(plugin.runtime?.info() ?? IDLE_RUNTIME)
+      ...info,
+      lastExit: info.lastExit ?? plugin.priorExit
     }
   }
 }
