@@ -162,6 +162,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   app.addHook('onClose', async () => {
     await plugins.stopAll()
+    // The last record of a shutdown, said before the files close so that it is in them too.
+    logger.info('stopped')
     await logFiles.close() // after the plugins, so their last lines are in the files
   })
   return app

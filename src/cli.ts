@@ -11,7 +11,7 @@ import { packageVersion } from './version.js'
 // The one place that reads the process environment, owns stdout and signals,
 // and calls listen.
 
-/** Seconds the whole shutdown may take after draining (plugins' STOP_TIMEOUT, cleanups, flush) before exit is forced. */
+/** Seconds the shutdown may take after draining, besides the plugins' largest STOP_TIMEOUT (cleanups, flush), before exit is forced. */
 const CLOSE_GRACE_S = 30
 /** Seconds connections still open after draining (SSE streams) get before they are cut. */
 const CONNECTIONS_GRACE_S = 2
@@ -33,22 +33,29 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
     app.aigis.plugins.killAll()
     void detachStdout()
   }
+  // The watchdog is set when the shutdown begins rather than given to
+  // close-with-grace: a plugin's STOP_TIMEOUT (up to any number of seconds)
+  // is part of a clean shutdown, and the plugins are known only by then.
   closeWithGrace({
-    delay: (settings.shutdownTimeout + CLOSE_GRACE_S) * 1000,
+    delay: false,
     logger: { error: (message: unknown) => log.error(String(message)) },
     onSecondSignal: (signal) => forced(`second ${signal}`),
-    onSecondError: () => forced('second error while shutting down'),
-    onTimeout: (delay) => forced(`shutdown took longer than ${delay / 1000} s`)
+    onSecondError: () => forced('second error while shutting down')
   }, async ({ signal, err }) => {
+    const limit = settings.shutdownTimeout + app.aigis.plugins.maxStopTimeoutMs() / 1000 + CLOSE_GRACE_S
+    const watchdog = setTimeout(() => {
+      forced(`shutdown took longer than ${limit} s`)
+      process.exit(1)
+    }, limit * 1000)
     if (err !== undefined) log.error({ err }, 'shutting down after an error')
     else log.info(`${signal ?? 'shutdown'} received, shutting down`)
     const drained = await app.drain(settings.shutdownTimeout * 1000)
     if (!drained) log.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
     // Whatever is still connected (SSE streams) gets a moment to end on its own, then is cut, so close can finish.
     const cut = setTimeout(() => app.server.closeAllConnections(), CONNECTIONS_GRACE_S * 1000).unref()
-    await app.close()
+    await app.close() // its last record is `stopped`, in the log files too
     clearTimeout(cut)
-    log.info('stopped')
+    clearTimeout(watchdog)
     await detachStdout()
   })
 }

@@ -226,6 +226,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     for (const plugin of this.#plugins.values()) plugin.runtime?.kill?.()
   }
 
+  /** The largest STOP_TIMEOUT of the plugins, in ms: what stopping them all may take at most (besides cleanups). */
+  maxStopTimeoutMs (): number {
+    let max = 0
+    for (const plugin of this.#plugins.values()) max = Math.max(max, plugin.config?.stopTimeoutMs ?? 0)
+    return max
+  }
+
   #get (name: string): ManagedPlugin {
     const plugin = this.#plugins.get(name)
     if (plugin === undefined) throw Object.assign(new PluginNotFound(name), { plugin: name })
