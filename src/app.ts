@@ -51,6 +51,10 @@ export interface AppOptions {
   loadShedding?: LoadSheddingOptions
   /** Delays between automatic restarts of subprocess plugins (the bench sets the first to 0). */
   restartBackoff?: BackoffOptions
+  /** Seconds a plugin's REQUIREMENT_COMMAND may run before it is ended and the plugin fails (default 600). */
+  requirementTimeout?: number
+  /** Seconds a plugin's start (a core import, a spawn) may take before the plugin fails (default 60). */
+  startTimeout?: number
 }
 
 /** The engine, as routes and Fastify plugins reach it. */
@@ -121,7 +125,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     createRuntime,
     serverUrl: () => serverUrl(app),
     pluginToken: tokens !== undefined ? (name) => tokens.issue(name) : undefined,
-    backoff: options.restartBackoff
+    backoff: options.restartBackoff,
+    loadTimeouts: {
+      requirementCommandMs: options.requirementTimeout !== undefined ? options.requirementTimeout * 1000 : undefined,
+      startMs: options.startTimeout !== undefined ? options.startTimeout * 1000 : undefined
+    }
   })
   const service = new SkillService({
     registry: skills,

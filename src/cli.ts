@@ -49,6 +49,8 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
     }, limit * 1000)
     if (err !== undefined) log.error({ err }, 'shutting down after an error')
     else log.info(`${signal ?? 'shutdown'} received, shutting down`)
+    // Loads under way are aborted now: a plugin must not start only to be stopped, nor a lifecycle request wait for one.
+    app.aigis.plugins.beginShutdown()
     const drained = await app.drain(settings.shutdownTimeout * 1000)
     if (!drained) log.warn(`requests still in flight after ${settings.shutdownTimeout} s (AIGIS_SHUTDOWN_TIMEOUT); closing anyway`)
     // Whatever is still connected (SSE streams) gets a moment to end on its own, then is cut, so close can finish.

@@ -31,6 +31,8 @@ export interface Settings {
   logFileSize: number
   /** Rotated log files kept per plugin. */
   logFiles: number
+  /** Seconds a plugin's REQUIREMENT_COMMAND may run before it is ended and the plugin fails. */
+  requirementTimeout: number
   loadShedding: LoadSheddingOptions
 }
 
@@ -56,6 +58,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'log-level', env: 'LOG_LEVEL', arg: '<level>', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   { flag: 'body-limit', env: 'AIGIS_BODY_LIMIT', arg: '<bytes>', default: '1048576', help: 'largest request body; larger is a 413' },
   { flag: 'shutdown-timeout', env: 'AIGIS_SHUTDOWN_TIMEOUT', arg: '<s>', default: '30', help: 'seconds in-flight calls get to finish on shutdown' },
+  { flag: 'requirement-timeout', env: 'AIGIS_REQUIREMENT_TIMEOUT', arg: '<s>', default: '600', help: 'seconds a plugin\'s REQUIREMENT_COMMAND may run before it is ended and the plugin fails' },
   { flag: 'log-file-size', env: 'AIGIS_LOG_FILE_SIZE_MB', arg: '<MiB>', default: '10', help: 'size at which a plugin\'s log file under <data dir>/logs is rotated' },
   { flag: 'log-files', env: 'AIGIS_LOG_FILES', arg: '<n>', default: '5', help: 'rotated log files kept per plugin' },
   { flag: 'max-heap', env: 'AIGIS_MAX_HEAP_MB', arg: '<MiB>', default: 'auto', help: 'shed load (503) above this heap use; auto = 90% of V8\'s limit, 0 = off' },
@@ -160,6 +163,7 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       pretty: (values.pretty as boolean | undefined) ?? (prettyEnv !== undefined ? prettyEnv !== '0' && prettyEnv !== 'false' : isTTY),
       bodyLimit: number('body-limit', (n) => Number.isInteger(n) && n > 0, 'a number of bytes above 0'),
       shutdownTimeout: number('shutdown-timeout', atLeastZero, 'a number of seconds, 0 or more'),
+      requirementTimeout: number('requirement-timeout', (n) => Number.isFinite(n) && n > 0, 'a number of seconds above 0'),
       logFileSize: Math.round(number('log-file-size', (n) => Number.isFinite(n) && n * MIB >= 1, 'MiB above 0, e.g. 10 or 0.5') * MIB),
       logFiles: number('log-files', (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
       loadShedding: {

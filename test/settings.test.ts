@@ -34,6 +34,7 @@ t.test('defaults', async (t) => {
     shutdownTimeout: 30,
     logFileSize: 10 * 1024 * 1024,
     logFiles: 5,
+    requirementTimeout: 600,
     loadShedding: { maxEventLoopDelay: 0, maxRssBytes: 0, maxEventLoopUtilization: 0 }
   })
   t.equal(settings([], { AIGIS_MAX_HEAP_MB: '0' }).loadShedding.maxHeapUsedBytes, 0, 'the heap limit can be turned off')
@@ -43,11 +44,11 @@ t.test('defaults', async (t) => {
 
 t.test('every setting from its flag, and from its variable', async (t) => {
   const flags = ['--config', 'c.aigis', '--host', '0.0.0.0', '--port', '0', '--data-dir', '/data', '--secrets-dir', 'sec',
-    '--skill-timeout', '2.5', '--log-level', 'debug', '--body-limit', '2048', '--shutdown-timeout', '5', '--log-file-size', '0.5', '--log-files', '3',
+    '--skill-timeout', '2.5', '--log-level', 'debug', '--body-limit', '2048', '--shutdown-timeout', '5', '--log-file-size', '0.5', '--log-files', '3', '--requirement-timeout', '90',
     '--max-event-loop-delay', '200', '--max-heap', '512', '--max-rss', '1024', '--max-elu', '0.95', '--pretty']
   const env = {
     AIGIS_CONFIG: 'c.aigis', AIGIS_HOST: '0.0.0.0', AIGIS_PORT: '0', AIGIS_DATA_DIR: '/data', AIGIS_SECRETS_DIR: 'sec',
-    AIGIS_SKILL_TIMEOUT: '2.5', LOG_LEVEL: 'DEBUG', AIGIS_BODY_LIMIT: '2048', AIGIS_SHUTDOWN_TIMEOUT: '5', AIGIS_LOG_FILE_SIZE_MB: '0.5', AIGIS_LOG_FILES: '3',
+    AIGIS_SKILL_TIMEOUT: '2.5', LOG_LEVEL: 'DEBUG', AIGIS_BODY_LIMIT: '2048', AIGIS_SHUTDOWN_TIMEOUT: '5', AIGIS_LOG_FILE_SIZE_MB: '0.5', AIGIS_LOG_FILES: '3', AIGIS_REQUIREMENT_TIMEOUT: '90',
     AIGIS_MAX_EVENT_LOOP_DELAY: '200', AIGIS_MAX_HEAP_MB: '512', AIGIS_MAX_RSS_MB: '1024', AIGIS_MAX_ELU: '0.95', AIGIS_PRETTY: '1'
   }
   const expected: Settings = {
@@ -63,6 +64,7 @@ t.test('every setting from its flag, and from its variable', async (t) => {
     shutdownTimeout: 5,
     logFileSize: 512 * 1024,
     logFiles: 3,
+    requirementTimeout: 90,
     loadShedding: { maxEventLoopDelay: 200, maxHeapUsedBytes: 512 * 1024 * 1024, maxRssBytes: 1024 * 1024 * 1024, maxEventLoopUtilization: 0.95 }
   }
   t.same(settings(flags), expected, 'flags')
@@ -114,6 +116,7 @@ t.test('bad values are clear errors naming the flag', async (t) => {
     [['--body-limit', '0'], {}, /invalid --body-limit/],
     [['--body-limit', '1k'], {}, /invalid --body-limit/],
     [['--shutdown-timeout=-1'], {}, /invalid --shutdown-timeout/],
+    [[], { AIGIS_REQUIREMENT_TIMEOUT: '0' }, /invalid AIGIS_REQUIREMENT_TIMEOUT \(--requirement-timeout\) "0": use a number of seconds above 0/],
     [['--port', '-1'], {}, /--port.*ambiguous/],
     [['--max-elu', '2'], {}, /invalid --max-elu "2"/],
     [['--log-file-size', '0'], {}, /invalid --log-file-size "0": use MiB above 0/],

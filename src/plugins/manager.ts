@@ -3,11 +3,14 @@ import { join } from 'node:path'
 import { loadPluginConfig, type PluginConfig } from '../config/plugin-config.js'
 import { isPluginName, type PluginType } from '../config/names.js'
 import type { PluginDeclaration } from '../config/main-config.js'
-import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTransition, PluginExists, PluginNotFound, PluginTypeMismatch } from '../errors.js'
+import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTransition, LoadTimeout, PluginExists, PluginNotFound, PluginTypeMismatch } from '../errors.js'
+import { findCoreFile } from '../core/loader.js'
 import type { LogHub } from '../log/hub.js'
 import type { AigisLogger } from '../log/logger.js'
 import type { SkillRegistry } from '../skills/registry.js'
 import type { BackoffOptions } from '../supervisor/backoff.js'
+import { signalGroup, within } from '../supervisor/kill-group.js'
+import { bounded, DEFAULT_REQUIREMENT_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, LoadAborted, seconds } from './load-steps.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
 import { materializeSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
@@ -31,6 +34,8 @@ export interface PluginManagerOptions {
   pluginToken?: (plugin: string) => string | undefined
   /** Delays between automatic restarts of subprocess plugins. */
   backoff?: BackoffOptions
+  /** Milliseconds a load step may take before the plugin fails (see load-steps.ts). */
+  loadTimeouts?: { requirementCommandMs?: number, startMs?: number }
 }
 
 type Action = 'start' | 'stop' | 'restart' | 'reload'
@@ -47,6 +52,14 @@ const ALLOWED: Record<Action, ReadonlySet<PluginState>> = {
 const ACTIVE: ReadonlySet<PluginState> = new Set(['starting', 'running', 'backoff', 'stopping'])
 /** Plugins whose sources are fetched ahead of the one loading at boot. */
 const FETCH_AHEAD = 8
+/** How long a shutdown waits for runtimes whose start was given up to settle, so that what they spawn late is stopped. */
+const ABANDONED_WAIT_MS = 1000
+
+/** A fetch of a plugin's source under way. */
+interface Fetch {
+  done: Promise<MaterializeResult>
+  abort: AbortController
+}
 
 class ManagedPlugin {
   state: PluginState = 'stopped'
@@ -55,8 +68,12 @@ class ManagedPlugin {
   runtime?: PluginRuntime
   /** Serializes lifecycle operations on this plugin. */
   queue: Promise<unknown> = Promise.resolve()
-  /** A boot-time fetch of its source, fetched ahead of its turn; nothing else may write its folder before it settles. */
-  prefetch?: Promise<MaterializeResult>
+  /** The latest fetch of its source (at boot, ahead of its turn); nothing else may write its folder before it settles. */
+  fetch?: Fetch
+  /** Aborts the load or start under way, if any. */
+  loading?: AbortController
+  /** The process group of its REQUIREMENT_COMMAND while it runs. */
+  commandGroup?: number
   /** The last exit of a runtime a reload replaced: still its last exit until the new runtime has one. */
   priorExit: ExitInfo | null = null
 
@@ -67,9 +84,9 @@ class ManagedPlugin {
     readonly log: AigisLogger
   ) {}
 
-  /** Settles once a boot-time fetch of its source (if any) is over, however it ended. */
-  async prefetchDone (): Promise<void> {
-    await this.prefetch?.catch(() => {})
+  /** Settles once the latest fetch of its source (if any) is over, however it ended. */
+  async fetchDone (): Promise<void> {
+    await this.fetch?.done.catch(() => {})
   }
 }
 
@@ -84,12 +101,22 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   #options: PluginManagerOptions
   #plugins = new Map<string, ManagedPlugin>()
   #ready = false
+  /** Set once shutdown began: loads under way are aborted and none begins. */
+  #closing = false
+  /** Runtimes whose start was given up (timed out or aborted): their skills are never registered. */
+  #abandoned = new WeakSet<PluginRuntime>()
+  /** Those whose start may still settle, each stopped once it does. */
+  #abandonedStops = new Set<Promise<void>>()
+  #requirementTimeoutMs: number
+  #startTimeoutMs: number
   /** The process groups of running subprocess plugins, written down under `<data dir>/run`. */
   #groups: GroupRecords
 
   constructor (options: PluginManagerOptions) {
     super()
     this.#options = options
+    this.#requirementTimeoutMs = options.loadTimeouts?.requirementCommandMs ?? DEFAULT_REQUIREMENT_TIMEOUT_S * 1000
+    this.#startTimeoutMs = options.loadTimeouts?.startMs ?? DEFAULT_START_TIMEOUT_S * 1000
     this.#groups = new GroupRecords(join(options.dataDir, 'run'))
   }
 
@@ -123,21 +150,22 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     // runs one plugin at a time, in the listed order.
     // A plugin removed, replaced or started over HTTP meanwhile is skipped: boot
     // neither fetches it (the copy would be stray or redundant) nor loads it.
+    // Once shutdown began, nothing more is fetched or loaded.
     const awaitsBoot = (plugin: ManagedPlugin): boolean =>
-      this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped'
+      !this.#closing && this.#plugins.get(plugin.name) === plugin && plugin.runtime === undefined && plugin.state === 'stopped'
+    const prefetched = new Map<ManagedPlugin, Promise<MaterializeResult>>()
     const fetchAhead = (i: number): void => {
       const plugin = pending[i]
       if (plugin === undefined || !awaitsBoot(plugin)) return
-      plugin.prefetch = materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
-      plugin.prefetch.catch(() => {}) // reported by #load, or moot when the plugin is skipped
+      prefetched.set(plugin, this.#fetch(plugin))
     }
     for (let i = 0; i < FETCH_AHEAD; i++) fetchAhead(i)
     for (const [i, plugin] of pending.entries()) {
       fetchAhead(i + FETCH_AHEAD)
       await this.#locked(plugin, async () => {
-        if (awaitsBoot(plugin)) await this.#load(plugin, plugin.prefetch)
+        if (awaitsBoot(plugin)) await this.#load(plugin, prefetched.get(plugin))
       })
-      plugin.prefetch = undefined
+      prefetched.delete(plugin)
     }
     this.#ready = true
   }
@@ -174,48 +202,70 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     return this.#status(plugin)
   }
 
-  /** Stops the plugin, forgets it and deletes its runtime folder (`<data dir>/ext/<name>`). */
+  /** Stops the plugin (aborting its load, if it is loading), forgets it and deletes its runtime folder (`<data dir>/ext/<name>`). */
   async remove (name: string): Promise<void> {
     const plugin = this.#get(name)
+    this.#interrupt(plugin, 'the plugin was deleted', true)
     await this.#locked(plugin, async () => {
       await this.#stopRuntime(plugin)
+      if (this.#plugins.get(name) !== plugin) return // deleted by a request before this one
       this.#plugins.delete(name)
-      await plugin.prefetchDone()
+      await plugin.fetchDone()
       await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
     })
   }
 
-  start (name: string): Promise<PluginStatus> {
-    return this.#lifecycle(name, 'start', async (plugin) => {
+  async start (name: string): Promise<PluginStatus> {
+    // A plugin that is loading is starting already: said at once, not once its load is over.
+    const plugin = this.#get(name)
+    if (plugin.loading !== undefined) throw Object.assign(new InvalidTransition('start', name, plugin.state), { plugin: name })
+    return await this.#lifecycle(name, 'start', async (plugin) => {
       await (plugin.state === 'failed' || plugin.runtime === undefined ? this.#load(plugin) : this.#startRuntime(plugin))
     })
   }
 
-  stop (name: string): Promise<PluginStatus> {
-    return this.#lifecycle(name, 'stop', (plugin) => this.#stopRuntime(plugin))
+  /** Stops the plugin; one that is loading has its load aborted (its REQUIREMENT_COMMAND ended) and ends `stopped`. */
+  async stop (name: string): Promise<PluginStatus> {
+    const interrupted = this.#interrupt(this.#get(name), 'a stop was asked for')
+    return await this.#lifecycle(name, 'stop', (plugin) => this.#stopRuntime(plugin), interrupted)
   }
 
-  restart (name: string): Promise<PluginStatus> {
-    return this.#lifecycle(name, 'restart', async (plugin) => {
+  async restart (name: string): Promise<PluginStatus> {
+    this.#interrupt(this.#get(name), 'a restart was asked for')
+    return await this.#lifecycle(name, 'restart', async (plugin) => {
       await this.#stopRuntime(plugin)
       await (plugin.runtime === undefined ? this.#load(plugin) : this.#startRuntime(plugin))
     })
   }
 
-  /** Refreshes the source and loads the plugin anew (new code, new config). */
-  reload (name: string): Promise<PluginStatus> {
-    return this.#lifecycle(name, 'reload', async (plugin) => {
+  /** Refreshes the source and loads the plugin anew (new code, new config); a load under way is aborted first. */
+  async reload (name: string): Promise<PluginStatus> {
+    this.#interrupt(this.#get(name), 'a reload was asked for')
+    return await this.#lifecycle(name, 'reload', async (plugin) => {
       await this.#stopRuntime(plugin)
       await this.#load(plugin)
     })
   }
 
-  /** Stops every plugin (shutdown): processes, then core cleanups, all at once. */
+  /**
+   * Shutdown begins: every load under way is aborted (a REQUIREMENT_COMMAND
+   * ended with its group, a fetch stopped, a start given up) and none
+   * begins from now on, so nothing starts only to be stopped.
+   */
+  beginShutdown (): void {
+    this.#closing = true
+    for (const plugin of this.#plugins.values()) this.#interrupt(plugin, 'the server is shutting down', true)
+  }
+
+  /** Stops every plugin (shutdown): loads aborted, then processes and core cleanups, all at once. */
   async stopAll (): Promise<void> {
+    this.beginShutdown()
     await Promise.allSettled([...this.#plugins.values()].map((plugin) =>
       this.#locked(plugin, () => this.#stopRuntime(plugin))))
+    // A start given up just as it spawned is stopped once it settles; one that never settles (a hung import) is not waited for.
+    await within(Promise.allSettled(this.#abandonedStops), ABANDONED_WAIT_MS)
   }
 
   /**
@@ -223,7 +273,10 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
    * forced exit (second signal), so no plugin outlives the server.
    */
   killAll (): void {
-    for (const plugin of this.#plugins.values()) plugin.runtime?.kill?.()
+    for (const plugin of this.#plugins.values()) {
+      plugin.runtime?.kill?.()
+      if (plugin.commandGroup !== undefined) signalGroup(plugin.commandGroup, 'SIGKILL')
+    }
   }
 
   /** The largest STOP_TIMEOUT of the plugins, in ms: what stopping them all may take at most (besides cleanups). */
@@ -245,15 +298,31 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     return plugin
   }
 
-  async #lifecycle (name: string, action: Action, work: (plugin: ManagedPlugin) => Promise<unknown>): Promise<PluginStatus> {
+  /** `interrupted`: this request aborted the plugin's load, so finding it `stopped` is what it asked for. */
+  async #lifecycle (name: string, action: Action, work: (plugin: ManagedPlugin) => Promise<unknown>, interrupted = false): Promise<PluginStatus> {
     const plugin = this.#get(name)
     await this.#locked(plugin, async () => {
+      if (interrupted && plugin.state === 'stopped') return
       if (!ALLOWED[action].has(plugin.state)) {
         throw Object.assign(new InvalidTransition(action, name, plugin.state), { plugin: name })
       }
       await work(plugin)
     })
     return this.#status(plugin)
+  }
+
+  /**
+   * Aborts the plugin's load or start under way, with its source fetch;
+   * `always` also a fetch ahead of its turn at boot (delete, shutdown). True
+   * when there was a load to abort.
+   */
+  #interrupt (plugin: ManagedPlugin, why: string, always = false): boolean {
+    const reason = new LoadAborted(why)
+    const loading = plugin.loading
+    const wasLoading = loading !== undefined && !loading.signal.aborted
+    if (wasLoading || always) plugin.fetch?.abort.abort(reason)
+    loading?.abort(reason)
+    return wasLoading
   }
 
   #locked<T> (plugin: ManagedPlugin, work: () => Promise<T>): Promise<T> {
@@ -264,17 +333,17 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
 
   /**
    * The whole pipeline: source → AIGIS.config → requirements → secrets →
-   * runtime. A failure leaves the plugin `failed`; the error is also returned.
+   * runtime. A failure leaves the plugin `failed`, an abort (stop, reload,
+   * delete, shutdown) `stopped`; either is also returned.
    */
   async #load (plugin: ManagedPlugin, fetched?: Promise<MaterializeResult>): Promise<unknown> {
-    const { secretsDir } = this.#options
     const previous = plugin.runtime?.info().lastExit
     if (previous !== undefined && previous !== null) plugin.priorExit = previous
     plugin.runtime?.removeAllListeners()
     plugin.runtime = undefined
-    this.#setState(plugin, 'starting', null)
-    try {
-      const { root, warnings } = await (fetched ?? this.#materialize(plugin))
+    return await this.#abortably(plugin, async (signal) => {
+      // The source has a time limit of its own (git's); a copy is bounded by the disk.
+      const { root, warnings } = await bounded(fetched ?? this.#fetch(plugin), signal)
       for (const warning of warnings) plugin.log.warn(warning)
       const config = await loadPluginConfig(plugin.name, root)
       if (plugin.type !== null && plugin.type !== config.type) {
@@ -282,30 +351,129 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       }
       plugin.type = config.type
       plugin.config = config
-      await preparePlugin(plugin.name, config, secretsDir, plugin.log, (stream, line, pid) => {
-        this.#options.hub.publishLine(plugin.name, stream, pid, line)
+      signal.throwIfAborted()
+      await preparePlugin(plugin.name, config, {
+        secretsDir: this.#options.secretsDir,
+        log: plugin.log,
+        output: (stream, line, pid) => { this.#options.hub.publishLine(plugin.name, stream, pid, line) },
+        signal,
+        requirementTimeoutMs: this.#requirementTimeoutMs,
+        group: (pgid) => { plugin.commandGroup = pgid }
       })
+      signal.throwIfAborted()
       plugin.runtime = this.#createRuntime(plugin, config)
-    } catch (err) {
-      this.#fail(plugin, errorMessage(err))
-      return err
-    }
-    await this.#startRuntime(plugin)
+      await this.#run(plugin, signal)
+    })
   }
 
-  /** Copies or clones the source, once a boot-time fetch of it is done (two must never write one folder). */
-  async #materialize (plugin: ManagedPlugin): Promise<MaterializeResult> {
-    await plugin.prefetchDone()
-    return await materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
+  /** Starts the plugin's runtime again (a stopped plugin's start, a restart), abortable and bounded like a load. */
+  async #startRuntime (plugin: ManagedPlugin): Promise<void> {
+    await this.#abortably(plugin, (signal) => this.#run(plugin, signal))
+  }
+
+  /**
+   * Runs `work` with an AbortSignal a stop, reload, delete or the shutdown
+   * aborts. An abort leaves the plugin `stopped`, any other error `failed`;
+   * the error is returned.
+   */
+  async #abortably (plugin: ManagedPlugin, work: (signal: AbortSignal) => Promise<void>): Promise<unknown> {
+    const loading = new AbortController()
+    plugin.loading = loading
+    if (this.#closing) loading.abort(new LoadAborted('the server is shutting down'))
+    this.#setState(plugin, 'starting', null)
+    try {
+      await work(loading.signal)
+      return undefined
+    } catch (err) {
+      // Aborted: whatever the step threw on its way out (git's AbortError), the plugin was stopped, not failed.
+      if (loading.signal.aborted) {
+        plugin.log.info(errorMessage(loading.signal.reason))
+        this.#setState(plugin, 'stopped', null)
+      } else {
+        this.#fail(plugin, errorMessage(err))
+      }
+      return err
+    } finally {
+      if (plugin.loading === loading) plugin.loading = undefined
+      plugin.commandGroup = undefined
+    }
+  }
+
+  /**
+   * Starts the runtime within the start time limit. A start that times out
+   * or is aborted is given up: a module's import cannot be cancelled, so it
+   * goes on in the background, its skills are never registered, and it is
+   * stopped should it ever finish.
+   */
+  async #run (plugin: ManagedPlugin, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    const runtime = plugin.runtime!
+    const started = runtime.start()
+    try {
+      await bounded(started, signal, { ms: this.#startTimeoutMs, error: () => this.#startTimeout(plugin) })
+    } catch (err) {
+      if (err instanceof LoadAborted || errorCode(err) === 'AIGIS_LOAD_TIMEOUT') this.#abandon(plugin, runtime, started)
+      throw err
+    }
+    plugin.log.boot(`${plugin.type} plugin started`)
+  }
+
+  #startTimeout (plugin: ManagedPlugin): Error {
+    const config = plugin.config!
+    const core = findCoreFile(config.root)?.slice(config.root.length + 1)
+    const step = core === undefined
+      ? 'its start (spawning LAUNCH)'
+      : `its start (importing ${core}${config.type === 'core' ? '' : ', then spawning LAUNCH'})`
+    const hint = core === undefined
+      ? 'reload the plugin to try again'
+      : `a top-level await in ${core} or in a module it imports never settled (a connection, a lock, a promise nothing resolves). ` +
+        'A module cannot be cancelled: what it waits for stays in the server until it restarts, and its skills are not registered even should it finish. ' +
+        'Fix the module, then reload the plugin'
+    return new LoadTimeout(plugin.name, step, seconds(this.#startTimeoutMs), hint)
+  }
+
+  /** Forgets a runtime whose start was given up; should the start still succeed, the runtime is stopped. */
+  #abandon (plugin: ManagedPlugin, runtime: PluginRuntime, started: Promise<void>): void {
+    this.#abandoned.add(runtime)
+    plugin.priorExit = runtime.info().lastExit ?? plugin.priorExit
+    runtime.removeAllListeners()
+    if (plugin.runtime === runtime) plugin.runtime = undefined
+    const stopped: Promise<void> = started.then(async () => {
+      plugin.log.warn('a start that was given up finished after all; stopping what it started')
+      await runtime.stop()
+    }, () => {}).catch((err) => {
+      plugin.log.error({ err }, `stopping a start that was given up failed: ${errorMessage(err)}`)
+    }).finally(() => this.#abandonedStops.delete(stopped))
+    this.#abandonedStops.add(stopped)
+  }
+
+  /**
+   * Copies or clones the source, once an earlier fetch of it is done (two
+   * must never write one folder). A stop, delete or the shutdown aborts it.
+   */
+  #fetch (plugin: ManagedPlugin): Promise<MaterializeResult> {
+    const earlier = plugin.fetch
+    const abort = new AbortController()
+    if (this.#closing) abort.abort(new LoadAborted('the server is shutting down'))
+    const done = (async () => {
+      await earlier?.done.catch(() => {})
+      abort.signal.throwIfAborted()
+      return await materializeSource(plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir, abort.signal)
+    })()
+    done.catch(() => {}) // reported by #load, or moot when the plugin is skipped
+    plugin.fetch = { done, abort }
+    return done
   }
 
   #createRuntime (plugin: ManagedPlugin, config: PluginConfig): PluginRuntime {
-    const runtime = this.#options.createRuntime({
+    // Skills a runtime registers once its start was given up would overwrite those of the plugin's next load.
+    const skills = gatedRegistry(this.#options.skills, () => !this.#abandoned.has(runtime))
+    const runtime: PluginRuntime = this.#options.createRuntime({
       name: plugin.name,
       config,
       log: plugin.log,
       hub: this.#options.hub,
-      skills: this.#options.skills,
+      skills,
       cacheDir: join(this.#options.dataDir, 'cache'),
       groups: { started: (pgid, runId) => this.#groups.started(plugin.name, pgid, runId), ended: () => this.#groups.ended(plugin.name) },
       serverUrl: this.#options.serverUrl,
@@ -314,15 +482,6 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     })
     runtime.on('state', (state, error) => this.#setState(plugin, state, error))
     return runtime
-  }
-
-  async #startRuntime (plugin: ManagedPlugin): Promise<void> {
-    try {
-      await plugin.runtime!.start()
-      plugin.log.boot(`${plugin.type} plugin started`)
-    } catch (err) {
-      this.#fail(plugin, errorMessage(err))
-    }
   }
 
   async #stopRuntime (plugin: ManagedPlugin): Promise<void> {
@@ -356,4 +515,17 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       lastExit: info.lastExit ?? plugin.priorExit
     }
   }
+}
+
+/** The registry, but `set` and `delete` do nothing once `live()` is false. */
+function gatedRegistry (registry: SkillRegistry, live: () => boolean): SkillRegistry {
+  return new Proxy(registry, {
+    get (target, key) {
+      if (key === 'set' || key === 'delete') {
+        return (...args: Parameters<SkillRegistry['set']>) => { if (live()) (target[key] as (...a: unknown[]) => void)(...args) }
+      }
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
 }

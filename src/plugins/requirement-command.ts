@@ -1,0 +1,124 @@
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa } from 'execa'
+import { readLines } from '../log/lines.js'
+import { groupAlive, signalGroup, within } from '../supervisor/kill-group.js'
+
+// A plugin's REQUIREMENT_COMMAND (`npm install`, `pip install -r ...`) runs
+// as the leader of its own process group, like a supervised plugin, so that
+// ending it ends what it started too (npm's node-gyp, a shell's background
+// jobs): on its time limit, on a stop or reload of the plugin, and on
+// shutdown. Its output is published line by line as it comes, so a long
+// install shows its progress in the plugin's log.
+
+/** Where the command's output goes: one call a line, as a subprocess line. */
+export type CommandOutput = (stream: 'stdout' | 'stderr', line: string, pid: number | undefined) => void
+
+export interface CommandOptions {
+  cwd: string
+  output: CommandOutput
+  /** Milliseconds before the command is ended and `timedOut` is reported. */
+  timeoutMs: number
+  /** Milliseconds between SIGTERM and SIGKILL when it is ended. */
+  killGraceMs: number
+  /** Ends the command (its whole group); `run` then rejects with the signal's reason. */
+  signal: AbortSignal
+  /** Told the process group while it runs, and undefined once it is gone (for a forced exit's SIGKILL). */
+  group?: (pgid: number | undefined) => void
+}
+
+export type CommandResult =
+  /** `leftovers`: it exited, but processes it started were still running in its group (now ended). */
+  | { exitCode: number, leftovers: boolean }
+  | { failed: string }
+  | { timedOut: true }
+
+/** How long SIGKILLed processes get to disappear. */
+const KILL_WAIT_MS = 2000
+/** How long output left in the pipes is read once the command has exited. */
+const DRAIN_MS = 200
+
+/**
+ * Runs `argv` to its end, its time limit or an abort. Whatever its group
+ * still holds once it has ended (background jobs it left) is ended too: a
+ * load step must not leave processes nobody supervises.
+ */
+export async function runCommand (argv: string[], options: CommandOptions): Promise<CommandResult> {
+  options.signal.throwIfAborted()
+  const [file, ...args] = argv
+  const subprocess = execa(file, args, {
+    cwd: options.cwd,
+    detached: true, // its own process group, ended as a whole
+    cleanup: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    forceKillAfterDelay: false,
+    windowsHide: true
+  })
+  // Its result waits for the pipes, which a background job may hold: the exit is what counts.
+  subprocess.catch(() => {})
+  const exit = new Promise<{ code: number | null, signal: string | null }>((resolve) => subprocess.once('exit', (code, signal) => resolve({ code, signal })))
+  try {
+    await once(subprocess, 'spawn')
+  } catch (err) {
+    const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (not found: check the command and PATH, or the folder ${options.cwd})` : ''
+    return { failed: `cannot run "${file}"${hint}: ${(err as Error).message}` }
+  }
+  const pgid = subprocess.pid!
+  options.group?.(pgid)
+  const read = (stream: 'stdout' | 'stderr'): Promise<void> =>
+    readLines(subprocess[stream]!, (line) => options.output(stream, line, pgid)).catch(() => {})
+  const output = Promise.all([read('stdout'), read('stderr')])
+
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  const ended = await Promise.race([
+    exit,
+    new Promise<'timeout' | 'aborted'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs)
+      onAbort = () => resolve('aborted')
+      if (options.signal.aborted) onAbort()
+      else options.signal.addEventListener('abort', onAbort, { once: true })
+    })
+  ])
+  clearTimeout(timer)
+  options.signal.removeEventListener('abort', onAbort!)
+  let leftovers = false
+  try {
+    if (typeof ended === 'object') {
+      await within(output, DRAIN_MS)
+      leftovers = groupAlive(pgid)
+    }
+    await endGroup(pgid, exit, options.killGraceMs)
+    await within(output, DRAIN_MS)
+  } finally {
+    options.group?.(undefined)
+  }
+  if (ended === 'aborted') throw options.signal.reason
+  if (ended === 'timeout') return { timedOut: true }
+  return ended.code === null ? { failed: `it was ended by ${ended.signal ?? 'a signal'}` } : { exitCode: ended.code, leftovers }
+}
+
+/** SIGTERM to the group, SIGKILL after `graceMs` to what is left; resolves once the leader has exited and the group is gone. */
+async function endGroup (pgid: number, leaderExit: Promise<unknown>, graceMs: number): Promise<void> {
+  if (!groupAlive(pgid)) return void await within(leaderExit, KILL_WAIT_MS)
+  signalGroup(pgid, 'SIGTERM')
+  if (await gone(pgid, leaderExit, Date.now() + graceMs)) return
+  signalGroup(pgid, 'SIGKILL')
+  await gone(pgid, leaderExit, Date.now() + KILL_WAIT_MS)
+}
+
+async function gone (pgid: number, leaderExit: Promise<unknown>, deadline: number): Promise<boolean> {
+  if (!await within(leaderExit, Math.max(0, deadline - Date.now()))) return false
+  let pause = 2
+  while (groupAlive(pgid)) {
+    const left = deadline - Date.now()
+    if (left <= 0) return false
+    await sleep(Math.min(pause, left))
+    pause = Math.min(pause * 2, 50)
+  }
+  return true
+}
