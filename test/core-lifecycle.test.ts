@@ -91,6 +91,7 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
     config: '[core]\nfirst = "plugins/first"\n',
     files: {
       ...corePlugin('plugins/first', 'export const SKILLS = ["a"]\nexport const a = () => 1'),
+      'plugins/ext/AIGIS/AIGIS.config': 'PLUGIN_TYPE = "external"\nSECRETS = { "key.pem" = "{root}" }\n',
       ...corePlugin('plugins/second', 'export const SKILLS = ["b"]\nexport const b = () => 2\nexport function cleanup () { require("node:fs").writeFileSync(new URL("../../../../second-cleaned", import.meta.url), "yes") }')
     }
   })
@@ -112,6 +113,7 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   const badType = await add({ name: 'x', source: 'plugins/second', type: 'bogus' })
   t.match(badType, { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/type must be one of: core, internal, external' } })
   t.match(await add({ name: 'typed', source: 'plugins/second', type: 'external' }), { status: 201, body: { state: 'failed', error: /listed under \[external\]/ } })
+  t.match(await add({ name: 'typed2', source: 'plugins/ext', type: 'core' }), { status: 201, body: { state: 'failed', error: /^Plugin "typed2" is listed under \[core\] but its AIGIS\.config says PLUGIN_TYPE = "external"/ } }, 'the mismatch first, not what a core plugin would need')
 
   const removed = await server.call('/plugins/second', { method: 'DELETE' })
   t.equal(removed.status, 204)
@@ -121,7 +123,7 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   t.equal((await server.call('/skills/second/b', { method: 'POST' })).status, 404)
   t.notOk((await server.call('/openapi.json')).body.paths['/skills/second/b'])
   t.equal((await server.call('/plugins/second', { method: 'DELETE' })).status, 404)
-  t.same((await server.call('/plugins')).body.map((p: any) => p.name), ['first', 'typed'])
+  t.same((await server.call('/plugins')).body.map((p: any) => p.name), ['first', 'typed', 'typed2'])
 })
 
 t.test('reload takes edited .mjs code and edited helper modules too', async (t) => {

@@ -141,7 +141,7 @@ t.test('a git source whose URL changed is cloned anew on restart; files the plug
   t.equal(changes.length, 1, 'cloned anew once, not at every load')
 })
 
-t.test('a password in a source URL is never shown in errors or logs', async (t) => {
+t.test('a password in a source URL is never shown in errors, logs or the plugin\'s status', async (t) => {
   const server = await startServer(t, { config: '[core]\ncred = "https://user:s3cr3t@127.0.0.1:9/y.git"\n' })
   const added = await server.call('/plugins', { method: 'POST', json: { name: 'secret', source: 'https://user:s3cr3t@127.0.0.1:9/x.git' } })
   t.equal(added.status, 400)
@@ -149,5 +149,7 @@ t.test('a password in a source URL is never shown in errors or logs', async (t) 
   t.notMatch(added.body.message, /s3cr3t/)
   t.match((await server.call('/plugins/cred')).body, { state: 'failed', error: /https:\/\/user:\*\*\*@127\.0\.0\.1:9\/y\.git/ })
   t.notMatch((await server.call('/plugins/cred')).body.error, /s3cr3t/)
+  t.equal((await server.call('/plugins/cred')).body.source, 'https://user:***@127.0.0.1:9/y.git', 'nor in its status')
+  t.notMatch(JSON.stringify((await server.call('/plugins')).body), /s3cr3t/)
   t.notMatch(JSON.stringify(server.app.aigis.hub.tail(1000)), /s3cr3t/, 'nor in any log record')
 })

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { loadPluginConfig, type PluginConfig } from '../config/plugin-config.js'
 import { isPluginName, type PluginType } from '../config/names.js'
 import type { PluginDeclaration } from '../config/main-config.js'
-import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTransition, LoadTimeout, PluginExists, PluginNotFound, PluginTypeMismatch } from '../errors.js'
+import { errorCode, errorMessage, InvalidPluginName, InvalidSource, InvalidTransition, LoadTimeout, PluginExists, PluginNotFound } from '../errors.js'
 import { findCoreFile } from '../core/loader.js'
 import type { LogHub } from '../log/hub.js'
 import type { AigisLogger } from '../log/logger.js'
@@ -13,7 +13,7 @@ import { signalGroup, within } from '../supervisor/kill-group.js'
 import { bounded, DEFAULT_REQUIREMENT_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, LoadAborted, seconds } from './load-steps.js'
 import { preparePlugin } from './prepare.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
-import { materializeSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
+import { materializeSource, redactSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
 import { GroupRecords } from '../supervisor/group-records.js'
 import { IDLE_RUNTIME, type ExitInfo, type PluginState, type PluginStatus } from './status.js'
 
@@ -345,10 +345,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       // The source has a time limit of its own (git's); a copy is bounded by the disk.
       const { root, warnings } = await bounded(fetched ?? this.#fetch(plugin), signal)
       for (const warning of warnings) plugin.log.warn(warning)
-      const config = await loadPluginConfig(plugin.name, root)
-      if (plugin.type !== null && plugin.type !== config.type) {
-        throw new PluginTypeMismatch(plugin.name, plugin.type, config.type, config.type, config.type)
-      }
+      // The section (or the type POST /plugins gave) is checked first: a mismatch explains the rest.
+      const config = await loadPluginConfig(plugin.name, root, plugin.type)
       plugin.type = config.type
       plugin.config = config
       signal.throwIfAborted()
@@ -507,7 +505,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     return {
       name: plugin.name,
       type: plugin.type,
-      source: plugin.source,
+      source: redactSource(plugin.source),
       state: plugin.state,
       error: plugin.error,
       skills: this.#options.skills.ofPlugin(plugin.name).map((s) => s.id),
