@@ -81,7 +81,7 @@ export const hi = () => 'fixed'`
 t.test('a REQUIREMENT_COMMAND past its time limit is ended with every process it started; the plugins after it load', { timeout: 30_000 }, async (t) => {
   const server = await startServer(t, {
     requirementTimeout: 1,
-    config: '[core]\nslow = "p/slow"\nleaves = "p/leaves"\nnocmd = "p/nocmd"\nafter = "p/after"\n[external]\nstubborn = "p/stubborn"\nlast = "p/last"\n',
+    config: '[core]\nslow = "p/slow"\nleaves = "p/leaves"\nescapes = "p/escapes"\nnocmd = "p/nocmd"\nafter = "p/after"\n[external]\nstubborn = "p/stubborn"\nlast = "p/last"\n',
     files: {
       // A background job and a leader that would sleep for long.
       ...corePlugin('p/slow', GOOD, 'REQUIREMENT_COMMAND = ["sh", "-c", "sleep 3333 & echo job $!; exec sleep 1000"]\n'),
@@ -89,6 +89,8 @@ t.test('a REQUIREMENT_COMMAND past its time limit is ended with every process it
       ...externalPlugin('p/stubborn', 'LAUNCH = ["sleep", "300"]\nSTOP_TIMEOUT = 0.2\nREQUIREMENT_COMMAND = ["sh", "-c", "trap \'\' TERM; sleep 3334 & echo job $!; while :; do sleep 1; done"]'),
       // Ends at once, leaving a job behind (holding its output pipes).
       ...corePlugin('p/leaves', GOOD, 'REQUIREMENT_COMMAND = ["sh", "-c", "sleep 3335 & echo job $!"]\n'),
+      // Leaves a job that left its process group: found by its run id.
+      ...corePlugin('p/escapes', GOOD, 'REQUIREMENT_COMMAND = ["sh", "-c", "setsid sleep 3336 & echo job $!"]\n'),
       ...corePlugin('p/nocmd', GOOD, 'REQUIREMENT_COMMAND = ["no-such-command-aigis"]\n'),
       ...corePlugin('p/after', GOOD),
       ...externalPlugin('p/last', 'LAUNCH = ["sleep", "300"]')
@@ -103,7 +105,8 @@ t.test('a REQUIREMENT_COMMAND past its time limit is ended with every process it
   t.equal(plugins.get('after').state, 'running')
   t.equal(plugins.get('last').state, 'running')
   t.equal((await server.call('/ready')).status, 200)
-  for (const name of ['slow', 'stubborn', 'leaves']) {
+  t.equal(plugins.get('escapes').state, 'running')
+  for (const name of ['slow', 'stubborn', 'leaves', 'escapes']) {
     const job = logsOf(server.app, name).find((r) => r.stream === 'stdout' && r.msg.startsWith('job '))
     t.ok(job, `${name}: its output reached the log`)
     const pids = [job!.pid as number, Number(job!.msg.split(' ')[1])]

@@ -1,8 +1,8 @@
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { execa } from 'execa'
 import { readLines } from '../log/lines.js'
-import { groupAlive, signalGroup, within } from '../supervisor/kill-group.js'
+import { runAlive, terminateRun, within } from '../supervisor/kill-group.js'
+import { newRunId } from '../supervisor/run-id.js'
+import { spawnLeader } from '../supervisor/spawn-leader.js'
 
 // A plugin's REQUIREMENT_COMMAND (`npm install`, `pip install -r ...`) runs
 // as the leader of its own process group, like a supervised plugin, so that
@@ -33,8 +33,6 @@ export type CommandResult =
   | { failed: string }
   | { timedOut: true }
 
-/** How long SIGKILLed processes get to disappear. */
-const KILL_WAIT_MS = 2000
 /** How long output left in the pipes is read once the command has exited. */
 const DRAIN_MS = 200
 
@@ -46,18 +44,9 @@ const DRAIN_MS = 200
 export async function runCommand (argv: string[], options: CommandOptions): Promise<CommandResult> {
   options.signal.throwIfAborted()
   const [file, ...args] = argv
-  const subprocess = execa(file, args, {
-    cwd: options.cwd,
-    detached: true, // its own process group, ended as a whole
-    cleanup: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    forceKillAfterDelay: false,
-    windowsHide: true
-  })
+  // A run id too: what leaves its group (setsid) is ended with it.
+  const run = { pgid: 0, runId: newRunId() }
+  const subprocess = spawnLeader(file, args, { cwd: options.cwd, runId: run.runId })
   // Its result waits for the pipes, which a background job may hold: the exit is what counts.
   subprocess.catch(() => {})
   const exit = new Promise<{ code: number | null, signal: string | null }>((resolve) => subprocess.once('exit', (code, signal) => resolve({ code, signal })))
@@ -67,7 +56,7 @@ export async function runCommand (argv: string[], options: CommandOptions): Prom
     const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (not found: check the command and PATH, or the folder ${options.cwd})` : ''
     return { failed: `cannot run "${file}"${hint}: ${(err as Error).message}` }
   }
-  const pgid = subprocess.pid!
+  const pgid = run.pgid = subprocess.pid!
   options.group?.(pgid)
   const read = (stream: 'stdout' | 'stderr'): Promise<void> =>
     readLines(subprocess[stream]!, (line) => options.output(stream, line, pgid)).catch(() => {})
@@ -90,9 +79,9 @@ export async function runCommand (argv: string[], options: CommandOptions): Prom
   try {
     if (typeof ended === 'object') {
       await within(output, DRAIN_MS)
-      leftovers = groupAlive(pgid)
+      leftovers = runAlive(run)
     }
-    await endGroup(pgid, exit, options.killGraceMs)
+    await terminateRun(run, options.killGraceMs, exit)
     await within(output, DRAIN_MS)
   } finally {
     options.group?.(undefined)
@@ -100,25 +89,4 @@ export async function runCommand (argv: string[], options: CommandOptions): Prom
   if (ended === 'aborted') throw options.signal.reason
   if (ended === 'timeout') return { timedOut: true }
   return ended.code === null ? { failed: `it was ended by ${ended.signal ?? 'a signal'}` } : { exitCode: ended.code, leftovers }
-}
-
-/** SIGTERM to the group, SIGKILL after `graceMs` to what is left; resolves once the leader has exited and the group is gone. */
-async function endGroup (pgid: number, leaderExit: Promise<unknown>, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return void await within(leaderExit, KILL_WAIT_MS)
-  signalGroup(pgid, 'SIGTERM')
-  if (await gone(pgid, leaderExit, Date.now() + graceMs)) return
-  signalGroup(pgid, 'SIGKILL')
-  await gone(pgid, leaderExit, Date.now() + KILL_WAIT_MS)
-}
-
-async function gone (pgid: number, leaderExit: Promise<unknown>, deadline: number): Promise<boolean> {
-  if (!await within(leaderExit, Math.max(0, deadline - Date.now()))) return false
-  let pause = 2
-  while (groupAlive(pgid)) {
-    const left = deadline - Date.now()
-    if (left <= 0) return false
-    await sleep(Math.min(pause, left))
-    pause = Math.min(pause * 2, 50)
-  }
-  return true
 }

@@ -1,12 +1,12 @@
 import { once } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { execa } from 'execa'
 import { readLines } from '../log/lines.js'
 import type { ExitInfo } from '../plugins/status.js'
 import { exitInfo, LastLines } from './exit-info.js'
 import { terminateRun, within, type Run } from './kill-group.js'
-import { newRunId, RUN_ID_VAR } from './run-id.js'
+import { newRunId } from './run-id.js'
+import { spawnLeader } from './spawn-leader.js'
 
 /** What to run: a program, its arguments, working directory and extra environment. */
 export interface ProcessSpec {
@@ -52,20 +52,7 @@ export class Child {
   static async spawn (spec: ProcessSpec, output: ChildOutput): Promise<Child> {
     await checkFolder(spec.cwd)
     const runId = newRunId()
-    const subprocess = execa(spec.file, spec.args, {
-      cwd: spec.cwd,
-      env: { ...spec.env, [RUN_ID_VAR]: runId },
-      extendEnv: true,
-      detached: true, // its own process group, signalled as a whole
-      cleanup: false,
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
-      windowsHide: true
-    })
+    const subprocess = spawnLeader(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, runId })
     const exit = new Promise<ExitStatus>((resolve) => subprocess.once('exit', (code, signal) => resolve([code, signal])))
     try {
       await once(subprocess, 'spawn')
