@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
@@ -152,4 +152,36 @@ t.test('a password in a source URL is never shown in errors, logs or the plugin\
   t.equal((await server.call('/plugins/cred')).body.source, 'https://user:***@127.0.0.1:9/y.git', 'nor in its status')
   t.notMatch(JSON.stringify((await server.call('/plugins')).body), /s3cr3t/)
   t.notMatch(JSON.stringify(server.app.aigis.hub.tail(1000)), /s3cr3t/, 'nor in any log record')
+})
+
+t.test('SECRETS destinations are checked with symlinks followed; a destination that is a file is a clear error; SYSTEM_REQUIREMENTS looks on the plugin\'s own PATH', async (t) => {
+  const dir = tempDir()
+  const outside = tempDir()
+  const core = 'export const SKILLS = ["ok"]\nexport const ok = 1\n'
+  await writeFiles(dir, {
+    'config.aigis': '[core]\nlinked = "p/linked"\nlinkedfile = "p/linkedfile"\nfiledest = "p/filedest"\nownpath = "p/ownpath"\n',
+    ...corePlugin('p/linked', core, 'SECRETS = { "a.txt" = "{root}/link/deeper" }\n'),
+    ...corePlugin('p/linkedfile', core, 'SECRETS = { "a.txt" = "{root}/conf" }\n'),
+    'p/linkedfile/conf/keep.txt': 'a folder of the plugin',
+    ...corePlugin('p/filedest', core, 'SECRETS = { "a.txt" = "{root}/afile" }\n'),
+    'p/filedest/afile': 'a file, not a folder',
+    ...corePlugin('p/ownpath', core, `SYSTEM_REQUIREMENTS = ["aigis-own-tool"]\nENV = { PATH = "${join(dir, 'tools')}:/usr/bin:/bin" }\n`),
+    'tools/aigis-own-tool': '#!/bin/sh\necho hi\n',
+    'data/secrets/linked/a.txt': 'secret',
+    'data/secrets/linkedfile/a.txt': 'secret',
+    'data/secrets/filedest/a.txt': 'secret'
+  })
+  chmodSync(join(dir, 'tools', 'aigis-own-tool'), 0o755)
+  symlinkSync(outside, join(dir, 'p/linked/link'))
+  // A link where the secret goes, pointing out of the plugin: replaced, never written through.
+  symlinkSync(join(outside, 'victim.txt'), join(dir, 'p/linkedfile/conf/a.txt'))
+  const server = await serveFolder(t, dir)
+  const plugins = new Map<string, any>((await server.call('/plugins')).body.map((p: any) => [p.name, p]))
+  t.match(plugins.get('linked'), { state: 'failed', error: /SECRETS destination of "a\.txt" resolves to .*, outside the plugin folder/ })
+  t.notOk(existsSync(join(outside, 'deeper')), 'nothing was made outside')
+  t.equal(plugins.get('linkedfile').state, 'running', plugins.get('linkedfile').error)
+  t.notOk(existsSync(join(outside, 'victim.txt')), 'the secret was not written through the link')
+  t.equal(readFileSync(join(dir, 'data/ext/linkedfile/conf/a.txt'), 'utf8'), 'secret')
+  t.match(plugins.get('filedest'), { state: 'failed', error: /^Plugin "filedest": copying secret "a\.txt" to .*afile\/a\.txt failed: .*Check the SECRETS destination/ })
+  t.equal(plugins.get('ownpath').state, 'running', plugins.get('ownpath').error)
 })
