@@ -78,3 +78,23 @@ t.test('REQUIREMENT_COMMAND with {root} runs in a data dir whose path has a spac
   const root = join(dir, 'd 15', 'ext', 'spaced')
   t.equal(readFileSync(join(root, 'root.txt'), 'utf8'), root)
 })
+
+t.test('keys that do nothing for the plugin are warnings, not errors: process keys on a core plugin, REQUIREMENT_FILE alone', async (t) => {
+  const core = resolvePluginConfig('p', '/r', { PLUGIN_TYPE: 'core', LAUNCH: 'x', RESTART: 2, REQUIREMENT_FILE: 'req.txt' }, 'AIGIS.config')
+  t.same(core.warnings, [
+    'LAUNCH has no effect on a core plugin (it runs inside the server, not as a process); it is ignored',
+    'RESTART has no effect on a core plugin (it runs inside the server, not as a process); it is ignored',
+    'REQUIREMENT_FILE has no effect without REQUIREMENT_COMMAND (it is that command\'s last argument); it is ignored'
+  ])
+  t.same(resolvePluginConfig('p', '/r', { PLUGIN_TYPE: 'external', LAUNCH: 'x', RESTART: 2, REQUIREMENT_COMMAND: 'make', REQUIREMENT_FILE: 'req.txt' }, 'AIGIS.config').warnings, [])
+
+  // Through a server: in the plugin's log, and the plugin runs.
+  const dir = tempDir()
+  await writeFiles(dir, { 'config.aigis': '[core]\nc = "p/c"\n', ...corePlugin('p/c', 'export const SKILLS = ["a"]\nexport const a = 1', 'RESTART = 3\n') })
+  const app = await buildApp({ config: join(dir, 'config.aigis'), dataDir: join(dir, 'data') })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.aigis.loaded
+  t.equal(app.aigis.plugins.status('c').state, 'running')
+  t.ok(app.aigis.hub.tail(50, { plugins: new Set(['c']) }).some((r) => r.level === 'warn' && /^RESTART has no effect on a core plugin/.test(r.msg)))
+})

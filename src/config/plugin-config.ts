@@ -44,7 +44,12 @@ export interface PluginConfig {
   restart: number
   env: Record<string, string>
   stopTimeoutMs: number
+  /** Keys that are valid but do nothing here (LAUNCH on a core plugin): said once at load, not an error. */
+  warnings: string[]
 }
+
+/** Keys only a subprocess (internal, external) uses. */
+const PROCESS_KEYS = ['LAUNCH', 'RESTART', 'ENV', 'STOP_TIMEOUT'] as const
 
 export function pluginConfigFile (root: string): string {
   return join(root, 'AIGIS', 'AIGIS.config')
@@ -121,6 +126,12 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
     if (/[/\\]/.test(secret) || secret === '..' || secret === '.') fail(`SECRETS key "${secret}" must be a plain file name`)
   }
   const requirements = config.SYSTEM_REQUIREMENTS ?? []
+  const warnings = type !== 'core'
+    ? []
+    : PROCESS_KEYS.filter((key) => config[key] !== undefined).map((key) => `${key} has no effect on a core plugin (it runs inside the server, not as a process); it is ignored`)
+  if (config.REQUIREMENT_FILE !== undefined && config.REQUIREMENT_COMMAND === undefined) {
+    warnings.push('REQUIREMENT_FILE has no effect without REQUIREMENT_COMMAND (it is that command\'s last argument); it is ignored')
+  }
   return {
     type,
     root,
@@ -134,6 +145,7 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
     })),
     restart: config.RESTART ?? 0,
     env: Object.fromEntries(Object.entries(config.ENV ?? {}).map(([k, v]) => [k, String(v)])),
-    stopTimeoutMs: (config.STOP_TIMEOUT ?? 5) * 1000
+    stopTimeoutMs: (config.STOP_TIMEOUT ?? 5) * 1000,
+    warnings
   }
 }

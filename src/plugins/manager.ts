@@ -347,6 +347,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       for (const warning of warnings) plugin.log.warn(warning)
       // The section (or the type POST /plugins gave) is checked first: a mismatch explains the rest.
       const config = await loadPluginConfig(plugin.name, root, plugin.type)
+      for (const warning of config.warnings) plugin.log.warn(warning)
       plugin.type = config.type
       plugin.config = config
       signal.throwIfAborted()
