@@ -75,6 +75,9 @@ declare module 'fastify' {
   }
 }
 
+/** Milliseconds a request (headers and body) may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 120_000
+
 /**
  * Builds the aigis server: the engine (log hub, skills, plugins) and the HTTP
  * surface on top. Plugins load once the server listens, since internal
@@ -94,6 +97,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // a skill call's instructions, counted with valgrind (see the README).
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // A whole request (headers and body) must arrive within this, or it is a 408: Fastify's default is no
+    // limit, and a client that sends less body than its Content-Length would hold its connection for good.
+    // The responses are not limited (GET /logs streams for as long as the client reads).
+    requestTimeout: REQUEST_TIMEOUT_MS,
     ajv: { customOptions: { removeAdditional: false } },
     // What Fastify's router and Node answer outside the root error handler
     // gets the aigis shape too; enum errors list the allowed values (see src/error-handler.ts).
