@@ -2,7 +2,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import which from 'which'
 import { startServer, writeFiles } from './helper.js'
-import { externalPlugin, fixture, makeExecutable, waitForLog, waitForState } from './supervisor-helper.js'
+import { externalPlugin, fixture, logsOf, makeExecutable, waitForLog, waitForState } from './supervisor-helper.js'
 
 // Subprocess plugins that cannot run: each is `failed` with the reason, and
 // the others (and the server) carry on.
@@ -75,4 +75,23 @@ t.test('a python program, where python3 is installed', { skip: which.sync('pytho
   t.match(await waitForLog(server.app, 'py', 'python stderr line'), { stream: 'stderr', level: 'error' })
   const stopped = await server.call('/plugins/py/stop', { method: 'POST' })
   t.match(stopped.body, { state: 'stopped', exitSignal: 'SIGTERM' })
+})
+
+t.test('a lifecycle request queued behind a DELETE of its plugin answers 404 and starts nothing', async (t) => {
+  const server = await startServer(t, {
+    config: '[external]\nslowstop = "plugins/slowstop"\n',
+    // Ignores SIGTERM: each stop takes STOP_TIMEOUT, so the requests below queue up.
+    files: externalPlugin('plugins/slowstop', 'LAUNCH = ["sh", "-c", "trap \'\' TERM; echo up; while :; do sleep 1; done"]\nSTOP_TIMEOUT = 1')
+  })
+  t.equal(server.app.aigis.plugins.status('slowstop').state, 'running')
+  const restart = server.call('/plugins/slowstop/restart', { method: 'POST' })
+  await waitForState(server.app, 'slowstop', 'stopping')
+  const removed = server.call('/plugins/slowstop', { method: 'DELETE' })
+  const started = await server.call('/plugins/slowstop/start', { method: 'POST' })
+  t.equal(started.status, 404, 'the start came after the delete')
+  t.match(started.body, { code: 'AIGIS_PLUGIN_NOT_FOUND', plugin: 'slowstop' })
+  t.equal((await removed).status, 204)
+  await restart
+  t.equal((await server.call('/plugins/slowstop')).status, 404)
+  t.same(logsOf(server.app, 'slowstop').filter((r) => r.msg === 'up').length, 2, 'started twice (boot, restart), not a third time for nobody')
 })

@@ -302,6 +302,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   async #lifecycle (name: string, action: Action, work: (plugin: ManagedPlugin) => Promise<unknown>, interrupted = false): Promise<PluginStatus> {
     const plugin = this.#get(name)
     await this.#locked(plugin, async () => {
+      // Deleted by a request queued before this one: there is nothing left to act on (a start would load a plugin nobody lists).
+      if (this.#plugins.get(name) !== plugin) throw Object.assign(new PluginNotFound(name), { plugin: name })
       if (interrupted && plugin.state === 'stopped') return
       if (!ALLOWED[action].has(plugin.state)) {
         throw Object.assign(new InvalidTransition(action, name, plugin.state), { plugin: name })
