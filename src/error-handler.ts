@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { ExpectationFailed, HeadersTooLarge, RequestTimeout } from './errors.js'
+import { errorMessage } from './skills/validator.js'
 
 // Fastify's own error codes, renamed into the AIGIS_* family clients match on.
 const FASTIFY_CODES: Record<string, string> = {
@@ -70,30 +71,27 @@ export function frameworkErrors (err: FastifyError, request: FastifyRequest, rep
 export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const known = err.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLarge() : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeout() : undefined
-  const statusCode = known?.statusCode ?? 400
-  const body = JSON.stringify({
-    statusCode,
-    error: STATUS_CODES[statusCode],
-    message: known?.message ?? `Malformed HTTP request${err.code !== undefined ? ` (${err.code})` : ''}`,
-    code: known?.code ?? 'AIGIS_INVALID_REQUEST'
-  })
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
   if (socket.writable && inFlight?.headersSent !== true) {
-    socket.write(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socket.write(rawResponse(known?.statusCode ?? 400, known?.message ?? `Malformed HTTP request${err.code !== undefined ? ` (${err.code})` : ''}`, known?.code ?? 'AIGIS_INVALID_REQUEST'))
   }
   socket.destroy(err)
 }
 
-/** An enum error that says what is allowed, instead of Ajv's "must be equal to one of the allowed values". */
-function validationMessage (e: FastifySchemaValidationError): string | undefined {
-  const allowed = e.keyword === 'enum' ? (e.params as { allowedValues?: unknown }).allowedValues : undefined
-  if (!Array.isArray(allowed)) return e.message
-  return `must be one of: ${allowed.map((v) => typeof v === 'string' ? v : JSON.stringify(v)).join(', ')}`
+/** The body of an error answered outside Fastify (Node's own events), in the shape the error handler sends. */
+function errorBody (statusCode: number, message: string, code: string): string {
+  return JSON.stringify({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code })
+}
+
+/** A whole HTTP response with that body, for a socket no request owns; the connection closes after it. */
+function rawResponse (statusCode: number, message: string, code: string): string {
+  const body = errorBody(statusCode, message, code)
+  return `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 }
 
 /** Fastify's `schemaErrorFormatter` option: its default text (`querystring/level must ...`), with enum errors that list the allowed values. */
 export function schemaErrorFormatter (errors: FastifySchemaValidationError[], dataVar: string): Error {
-  return new Error(errors.map((e) => `${dataVar}${e.instancePath ?? ''} ${validationMessage(e) ?? 'is invalid'}`).join(', '))
+  return new Error(errors.map((e) => `${dataVar}${e.instancePath ?? ''} ${errorMessage(e)}`).join(', '))
 }
 
 /**
@@ -108,19 +106,13 @@ async function errorHandling (app: FastifyInstance): Promise<void> {
 
   // Node hands a CONNECT (a proxy tunnel) to a 'connect' listener, never to the routes; with none it drops the connection unanswered.
   app.server.on('connect', (request: { url?: string }, socket: Duplex) => {
-    const body = JSON.stringify({
-      statusCode: 405,
-      error: 'Method Not Allowed',
-      message: `CONNECT ${request.url ?? ''} not allowed: aigis is not a proxy`,
-      code: 'AIGIS_METHOD_NOT_ALLOWED'
-    })
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socket.end(rawResponse(405, `CONNECT ${request.url ?? ''} not allowed: aigis is not a proxy`, 'AIGIS_METHOD_NOT_ALLOWED'))
   })
 
   // Node answers an Expect other than 100-continue itself (417, empty body) unless someone listens.
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const err = new ExpectationFailed(String(request.headers.expect).slice(0, 100))
-    const body = JSON.stringify({ statusCode: 417, error: STATUS_CODES[417], message: err.message, code: err.code })
+    const body = errorBody(417, err.message, err.code)
     response.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
     response.end(body)
   })

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { EscapeFinder } from './escapes.js'
 import { LEVELS, levelName, type LevelName } from './levels.js'
 import { SERVER_PLUGIN, type LogInput, type LogRecord, type LogStream } from './record.js'
-import { decodeLine } from './lines.js'
+import { decodeLine, wasCut } from './lines.js'
 import { FrameRing, LineBuffer, type LineBatch } from './ring.js'
 
 export type { LineBatch } from './ring.js'
@@ -93,8 +93,6 @@ function parseStructured (line: string): Record<string, unknown> | undefined {
   return undefined
 }
 
-/** What readLines appends to a line it cut at its length limit. */
-const CUT_MARK = /\.\.\. \[truncated \d+ chars\]$/
 /** A `level` field near the start of a JSON line (pino writes it first, bunyan after a few short fields). */
 const LEVEL_FIELD = /"level":\s*(\d+|"[A-Za-z]+")/
 
@@ -103,7 +101,7 @@ const LEVEL_FIELD = /"level":\s*(\d+|"[A-Za-z]+")/
  * so no longer parses, read from its start; undefined for any other line.
  */
 function cutJsonLevel (line: string): LevelName | undefined {
-  if (!CUT_MARK.test(line)) return undefined
+  if (!wasCut(line)) return undefined
   const field = LEVEL_FIELD.exec(line.slice(0, 512))
   return field === null ? undefined : levelName(field[1].startsWith('"') ? field[1].slice(1, -1) : Number(field[1]))
 }

@@ -4,6 +4,12 @@ import { StringDecoder } from 'node:string_decoder'
 /** Longest line kept whole; longer ones are cut and marked, never fatal. */
 export const MAX_LINE_LENGTH = 64 * 1024
 
+/** What a cut line ends with: how many characters were cut. */
+const cutMark = (dropped: number): string => `... [truncated ${dropped} chars]`
+/** Whether a line was cut at the length limit (it ends with the mark). */
+export const wasCut = (line: string): boolean => CUT_MARK.test(line)
+const CUT_MARK = /\.\.\. \[truncated \d+ chars\]$/
+
 export interface ReadLinesOptions {
   /** Characters of a line kept (MAX_LINE_LENGTH). */
   maxLength?: number
@@ -47,7 +53,7 @@ export async function readLines (source: Readable, onLine: (line: string) => voi
       line = line.slice(0, maxLength)
     }
     if (dropped > 0) {
-      line += `... [truncated ${dropped} chars]`
+      line += cutMark(dropped)
       dropped = 0
     }
     onLine(line)

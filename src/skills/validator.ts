@@ -2,8 +2,9 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import formats from 'ajv-formats'
 
 const withFormats = formats.default
-/** The string formats SkillValidator enforces; any other is a mistake (Ajv would only warn on stderr and not check it). */
-const KNOWN_FORMATS = new Set(Object.keys(withFormats(new Ajv({ strict: false })).formats))
+/** The string formats SkillValidator enforces (any other is a mistake: Ajv would only warn on stderr and not check it); made when a schema first names a format, not when the server starts. */
+let knownFormats: Set<string> | undefined
+const isKnownFormat = (name: string): boolean => (knownFormats ??= new Set(Object.keys(withFormats(new Ajv({ strict: false })).formats))).has(name)
 /** Keywords whose values are data, not schemas: a `format` key in them is not the keyword. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
 
@@ -24,11 +25,18 @@ export class SkillValidator {
 
 /** Fastify-style one-line summary of a failed validation: `body/name must be string`; an enum says what it allows. */
 export function describeErrors (validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => {
-    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues
-    const message = allowed !== undefined ? `must be one of: ${allowed.map((v) => typeof v === 'string' ? v : JSON.stringify(v)).join(', ')}` : e.message ?? 'is invalid'
-    return `body${e.instancePath} ${message}`
-  }).join(', ')
+  return (validate.errors ?? []).map((e) => `body${e.instancePath} ${errorMessage(e)}`).join(', ')
+}
+
+/**
+ * Ajv's message for one error, except that an enum says what it allows
+ * (`must be one of: red, blue`) instead of "must be equal to one of the
+ * allowed values". Route errors (see error-handler.ts) read the same.
+ */
+export function errorMessage (error: Pick<ErrorObject, 'keyword' | 'params' | 'message'>): string {
+  const allowed = error.keyword === 'enum' ? (error.params as { allowedValues?: unknown }).allowedValues : undefined
+  if (!Array.isArray(allowed)) return error.message ?? 'is invalid'
+  return `must be one of: ${allowed.map((v) => typeof v === 'string' ? v : JSON.stringify(v)).join(', ')}`
 }
 
 /*
@@ -75,8 +83,8 @@ function describeSchemaError (error: ErrorObject, schema: unknown, name: string)
 function unknownFormat (schema: unknown, path: string): string | undefined {
   if (typeof schema !== 'object' || schema === null) return undefined
   for (const [key, value] of Object.entries(schema)) {
-    if (key === 'format' && typeof value === 'string' && !KNOWN_FORMATS.has(value)) {
-      return `${path}/format "${value}" is not a format aigis knows (${[...KNOWN_FORMATS].join(', ')})`
+    if (key === 'format' && typeof value === 'string' && !isKnownFormat(value)) {
+      return `${path}/format "${value}" is not a format aigis knows (${[...knownFormats!].join(', ')})`
     }
     if (DATA_KEYWORDS.has(key)) continue
     const problem = unknownFormat(value, `${path}/${key}`)
