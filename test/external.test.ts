@@ -93,5 +93,6 @@ t.test('a lifecycle request queued behind a DELETE of its plugin answers 404 and
   t.equal((await removed).status, 204)
   await restart
   t.equal((await server.call('/plugins/slowstop')).status, 404)
-  t.same(logsOf(server.app, 'slowstop').filter((r) => r.msg === 'up').length, 2, 'started twice (boot, restart), not a third time for nobody')
+  // Counted by the server's own record: the restarted program may be stopped before it echoes.
+  t.same(logsOf(server.app, 'slowstop').filter((r) => r.msg === 'external plugin started').length, 2, 'started twice (boot, restart), not a third time for nobody')
 })
