@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { errorMessage } from './errors.js'
 import { LogHub } from './log/hub.js'
 import { SERVER_PLUGIN } from './log/record.js'
 import { logToStdout } from './log/stdout.js'
@@ -16,17 +17,20 @@ const CLOSE_GRACE_S = 30
 /** Seconds connections still open after draining (SSE streams) get before they are cut. */
 const CONNECTIONS_GRACE_S = 2
 
+/** Detaches stdout from the log hub once everything is written (a promise, or at once). */
+type Detach = () => void | Promise<void>
+
 /**
  * SIGTERM/SIGINT: drain (/ready 503, new requests 503, in-flight calls finish
  * within the shutdown timeout), then close the app (stops every plugin and its
  * process group, runs core cleanups), flush the logs and exit 0. A second
- * signal, or a shutdown that hangs, exits 1 at once.
+ * signal, or a shutdown that hangs, exits 1 at once. Returns the shutdown
+ * for a fatal error: the same, then exit 1.
  */
-/** Detaches stdout from the log hub once everything is written (a promise, or at once). */
-type Detach = () => void | Promise<void>
-
-function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): void {
+function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout: Detach): (err: unknown) => void {
   const log = app.aigis.logger
+  let failure: { err: unknown } | undefined
+  let shuttingDown = false
   // close-with-grace exits right after these return: whatever stdout has not written by then is lost.
   const forced = (why: string): void => {
     log.fatal(`${why}: killing every plugin process group and exiting now`)
@@ -36,19 +40,20 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
   // The watchdog is set when the shutdown begins rather than given to
   // close-with-grace: a plugin's STOP_TIMEOUT (up to any number of seconds)
   // is part of a clean shutdown, and the plugins are known only by then.
-  closeWithGrace({
+  // Uncaught errors are not its: see handleFaults.
+  const shutdown = closeWithGrace({
     delay: false,
+    skip: ['uncaughtException', 'unhandledRejection'],
     logger: { error: (message: unknown) => log.error(String(message)) },
-    onSecondSignal: (signal) => forced(`second ${signal}`),
-    onSecondError: () => forced('second error while shutting down')
-  }, async ({ signal, err }) => {
+    onSecondSignal: (signal) => forced(`second ${signal}`)
+  }, async ({ signal }) => {
+    shuttingDown = true
     const limit = settings.shutdownTimeout + app.aigis.plugins.maxStopTimeoutMs() / 1000 + CLOSE_GRACE_S
     const watchdog = setTimeout(() => {
       forced(`shutdown took longer than ${limit} s`)
       process.exit(1)
     }, limit * 1000)
-    if (err !== undefined) log.error({ err }, 'shutting down after an error')
-    else log.info(`${signal ?? 'shutdown'} received, shutting down`)
+    if (failure === undefined) log.info(`${signal ?? 'shutdown'} received, shutting down`)
     // Loads under way are aborted now: a plugin must not start only to be stopped, nor a lifecycle request wait for one.
     app.aigis.plugins.beginShutdown()
     const drained = await app.drain(settings.shutdownTimeout * 1000)
@@ -59,6 +64,42 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
     clearTimeout(cut)
     clearTimeout(watchdog)
     await detachStdout()
+    if (failure !== undefined) process.exit(1)
+  })
+  return (err) => {
+    if (shuttingDown) {
+      log.fatal({ err }, `${errorMessage(err)}, while shutting down`)
+      forced('an error while shutting down')
+      process.exit(1)
+    }
+    failure = { err }
+    log.fatal({ err }, `an exception escaped the server's own code: ${errorMessage(err)}; shutting down (exit 1), as its state may be half-changed`)
+    void shutdown.close()
+  }
+}
+
+/**
+ * Errors that reach the event loop uncaught. A promise rejection nobody
+ * handled is logged, as the plugin's when its code made it, and the server
+ * goes on: the code that made it has moved on, nothing was left half-done.
+ * An exception thrown out of a plugin's own code (in a timer, an event
+ * listener) is logged as the plugin's, and the server goes on too: one
+ * plugin's bug does not take down every other. Any other exception is the
+ * server's own, and `fail` shuts it down.
+ */
+function handleFaults (app: FastifyInstance, fail: (err: unknown) => void): void {
+  const { plugins, logger } = app.aigis
+  const fields = (reason: unknown): Record<string, unknown> => reason instanceof Error ? { err: reason } : { reason }
+  process.on('unhandledRejection', (reason) => {
+    const owner = plugins.faultOwner(reason)
+    const what = `a promise was rejected and nothing handled it: ${errorMessage(reason)}`
+    if (owner === undefined) logger.error(fields(reason), `${what}; the server goes on`)
+    else owner.log.error(fields(reason), `${what}; the server goes on. Await or catch that promise in plugin ${owner.name}'s code`)
+  })
+  process.on('uncaughtException', (err) => {
+    const owner = plugins.faultOwner(err)
+    if (owner === undefined) return fail(err)
+    owner.log.error(fields(err), `an exception escaped plugin ${owner.name}'s code (a timer or an event listener): ${errorMessage(err)}; the server goes on. Catch it in the plugin; reload it (POST /plugins/${owner.name}/reload) if it no longer works`)
   })
 }
 
@@ -93,7 +134,7 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   for (const warning of warnings) app.aigis.logger.warn(warning)
-  handleShutdown(app, settings, detachStdout)
+  handleFaults(app, handleShutdown(app, settings, detachStdout))
 
   try {
     await app.listen({ host: settings.host, port: settings.port })

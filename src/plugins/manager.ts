@@ -12,6 +12,7 @@ import type { BackoffOptions } from '../supervisor/backoff.js'
 import { signalGroup, within } from '../supervisor/kill-group.js'
 import { bounded, DEFAULT_REQUIREMENT_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, LoadAborted, seconds } from './load-steps.js'
 import { preparePlugin } from './prepare.js'
+import { ownerOfStack } from './stack-owner.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
 import { materializeSource, redactSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
 import { GroupRecords } from '../supervisor/group-records.js'
@@ -111,6 +112,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   #startTimeoutMs: number
   /** The process groups of running subprocess plugins, written down under `<data dir>/run`. */
   #groups: GroupRecords
+  /** The folder of every plugin loaded since start, by name: a deleted plugin's timers may still run its code. */
+  #roots = new Map<string, string>()
 
   constructor (options: PluginManagerOptions) {
     super()
@@ -185,6 +188,18 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
 
   list (): PluginStatus[] {
     return [...this.#plugins.values()].map((p) => this.#status(p))
+  }
+
+  /**
+   * The plugin whose code threw `err` (the top of its stack is in the
+   * plugin's folder; see stack-owner.ts), with its logger; undefined when it
+   * is the server's code, or the error has no stack to tell.
+   */
+  faultOwner (err: unknown): { name: string, log: AigisLogger } | undefined {
+    const stack = (err as { stack?: unknown } | null)?.stack
+    const name = typeof stack === 'string' ? ownerOfStack(stack, this.#roots) : undefined
+    if (name === undefined) return undefined
+    return { name, log: this.#plugins.get(name)?.log ?? this.#options.pluginLogger(name) }
   }
 
   /** Adds and loads a plugin at runtime. A source that cannot be fetched is not kept. */
@@ -349,6 +364,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       for (const warning of warnings) plugin.log.warn(warning)
       // The section (or the type POST /plugins gave) is checked first: a mismatch explains the rest.
       const config = await loadPluginConfig(plugin.name, root, plugin.type)
+      this.#roots.set(plugin.name, config.root)
       for (const warning of config.warnings) plugin.log.warn(warning)
       plugin.type = config.type
       plugin.config = config
