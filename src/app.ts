@@ -55,6 +55,8 @@ export interface AppOptions {
   requirementTimeout?: number
   /** Seconds a plugin's start (a core import, a spawn) may take before the plugin fails (default 60). */
   startTimeout?: number
+  /** Seconds a core module's `cleanup` may take on stop before the plugin is stopped without it (default 10). */
+  cleanupTimeout?: number
 }
 
 /** The engine, as routes and Fastify plugins reach it. */
@@ -136,7 +138,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     loadTimeouts: {
       requirementCommandMs: options.requirementTimeout !== undefined ? options.requirementTimeout * 1000 : undefined,
       startMs: options.startTimeout !== undefined ? options.startTimeout * 1000 : undefined
-    }
+    },
+    cleanupTimeoutMs: options.cleanupTimeout !== undefined ? options.cleanupTimeout * 1000 : undefined
   })
   const service = new SkillService({
     registry: skills,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corePlugin, startServer, writeFiles } from './helper.js'
 import { until } from './cli-helper.js'
+import { logsOf } from './supervisor-helper.js'
 
 // Core plugin lifecycle over HTTP: stop/start, reload with edited code,
 // adding and removing plugins at runtime, and the OpenAPI document following.
@@ -188,4 +189,20 @@ t.test('stopping or reloading a plugin ends its calls in flight: 409, their sign
     t.equal(server.app.aigis.service.inFlight('w'), 0)
   }
   t.equal((await server.call('/skills/w/quick', { method: 'POST' })).body, 'quick', 'the reloaded plugin answers')
+})
+
+t.test('a cleanup that never finishes is given up after the time limit: the stop completes, the plugin starts again, the server closes', async (t) => {
+  const server = await startServer(t, {
+    config: '[core]\nstuck = "plugins/stuck"\n',
+    files: corePlugin('plugins/stuck', 'export const SKILLS = ["ok"]\nexport const ok = () => "ok"\nexport function cleanup () { return new Promise(() => {}) }'),
+    cleanupTimeout: 0.2
+  })
+  const stopped = await server.call('/plugins/stuck/stop', { method: 'POST' })
+  t.match(stopped, { status: 200, body: { state: 'stopped' } })
+  const gaveUp = logsOf(server.app, 'stuck').find((r) => r.msg.startsWith('cleanup() did not finish within 0.2 s'))
+  t.match(gaveUp, { level: 'error', msg: /the plugin is stopped without it/ })
+  t.equal((await server.call('/skills/stuck/ok', { method: 'POST' })).status, 409, 'its skills are not served')
+  t.match((await server.call('/plugins/stuck/start', { method: 'POST' })).body, { state: 'running' }, 'the plugin is not held by it')
+  t.equal((await server.call('/skills/stuck/ok', { method: 'POST' })).body, 'ok')
+  // The test's teardown closes the server: the same cleanup again is given up again.
 })

@@ -37,6 +37,8 @@ export interface PluginManagerOptions {
   backoff?: BackoffOptions
   /** Milliseconds a load step may take before the plugin fails (see load-steps.ts). */
   loadTimeouts?: { requirementCommandMs?: number, startMs?: number }
+  /** Milliseconds a core module's `cleanup` may take on stop (default 10 s). */
+  cleanupTimeoutMs?: number
 }
 
 type Action = 'start' | 'stop' | 'restart' | 'reload'
@@ -495,7 +497,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       groups: { started: (pgid, runId) => this.#groups.started(plugin.name, pgid, runId), ended: () => this.#groups.ended(plugin.name) },
       serverUrl: this.#options.serverUrl,
       pluginToken: this.#options.pluginToken?.(plugin.name),
-      backoff: this.#options.backoff
+      backoff: this.#options.backoff,
+      cleanupTimeoutMs: this.#options.cleanupTimeoutMs
     })
     runtime.on('state', (state, error) => this.#setState(plugin, state, error))
     return runtime

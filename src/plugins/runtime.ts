@@ -43,6 +43,8 @@ export interface RuntimeContext {
   pluginToken?: string
   /** Delays between automatic restarts of a subprocess. */
   backoff?: BackoffOptions
+  /** Milliseconds a core module's `cleanup` may take (see CoreSkills#unregister). */
+  cleanupTimeoutMs?: number
   /** Where a subprocess's process group and run id are written down while it runs (see supervisor/group-records.ts). */
   groups?: { started: (pgid: number, runId: string) => void, ended: () => void }
 }
