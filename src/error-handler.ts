@@ -33,6 +33,19 @@ export function statusOf (err: { statusCode?: number }): number {
   return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
 }
 
+/**
+ * What an error says, made actionable where Fastify's own text is not: a
+ * body of a type no parser takes (curl's `-d` without a Content-Type sends a
+ * form) names the type and what to send instead.
+ */
+function messageOf (err: AigisError, request: FastifyRequest): string {
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = String(request.headers['content-type'] ?? '').split(';')[0].trim().slice(0, 100)
+    return `Unsupported Media Type: ${type === '' ? 'a body without Content-Type' : type}. Send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')`
+  }
+  return err.message
+}
+
 /** Answers any error as `{ statusCode, error, message, code, plugin?, skill? }`; logs a 5xx that is not a skill's own failure. */
 function sendError (err: AigisError, request: FastifyRequest, reply: FastifyReply): void {
   const statusCode = statusOf(err)
@@ -44,7 +57,7 @@ function sendError (err: AigisError, request: FastifyRequest, reply: FastifyRepl
   const body: Record<string, unknown> = {
     statusCode,
     error: STATUS_CODES[statusCode] ?? 'Error',
-    message: shown ? err.message : 'Internal Server Error',
+    message: shown ? messageOf(err, request) : 'Internal Server Error',
     code
   }
   if (err.plugin !== undefined) body.plugin = err.plugin

@@ -173,6 +173,21 @@ t.test('malformed JSON is a 400, a body over the limit a 413', async (t) => {
   t.match(big.body, { statusCode: 413, code: 'AIGIS_BODY_TOO_LARGE' })
 })
 
+t.test('a body that is not JSON (curl -d without a Content-Type sends a form) is a 415 that says what to send', async (t) => {
+  const form = await post('/skills/s/greet', undefined, { body: '{"name":"Ada"}', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(form.status, 415)
+  t.match(form.body, {
+    statusCode: 415,
+    error: 'Unsupported Media Type',
+    code: 'AIGIS_UNSUPPORTED_MEDIA_TYPE',
+    message: "Unsupported Media Type: application/x-www-form-urlencoded. Send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')"
+  })
+  const none = await post('/skills/s/greet', undefined, { body: new Blob(['{"name":"Ada"}']) })
+  t.equal(none.status, 415)
+  t.match(none.body.message, /^Unsupported Media Type: a body without Content-Type\. Send JSON/)
+  t.equal((await post('/skills/s/greet', { name: 'Ada' })).status, 200, 'the same body as JSON is fine')
+})
+
 t.test('unknown plugin or skill is a 404', async (t) => {
   const plugin = await post('/skills/nope/greet')
   t.equal(plugin.status, 404)
