@@ -97,9 +97,12 @@ t.test('broken plugins fail one by one, the rest keeps working', async (t) => {
     const plugin = byName.get(name)
     t.equal(plugin?.state, 'failed', `${name} is failed`)
     t.match(plugin?.error, spec.error, `${name} says why`)
+    t.notMatch(plugin?.error, /data\/ext\//, `${name}: a file to fix is named in the source folder, not the runtime copy`)
     t.same(plugin?.skills, [], `${name} serves no skill`)
   }
   t.match(byName.get('../evil'), { state: 'failed', error: /invalid plugin name "\.\.\/evil"/ })
+  t.ok(byName.get('badtoml').error.includes(`${join(server.dir, 'p', 'badtoml', 'AIGIS', 'AIGIS.config')}:2:`), 'the source\'s AIGIS.config, with line and column')
+  t.ok(byName.get('throws').error.includes(join(server.dir, 'p', 'throws', 'AIGIS', 'AIGIS.core.ts')), 'the source\'s module')
 
   const pong = await server.call('/skills/good/ping', { method: 'POST' })
   t.equal(pong.status, 200)

@@ -14,7 +14,7 @@ import { bounded, DEFAULT_REQUIREMENT_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, LoadAb
 import { preparePlugin } from './prepare.js'
 import { ownerOfStack } from './stack-owner.js'
 import type { PluginRuntime, RuntimeContext } from './runtime.js'
-import { materializeSource, redactSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
+import { inSourceTerms, materializeSource, redactSource, removeRuntimeFolder, type MaterializeResult } from './source.js'
 import { GroupRecords } from '../supervisor/group-records.js'
 import { IDLE_RUNTIME, type ExitInfo, type PluginState, type PluginStatus } from './status.js'
 
@@ -510,7 +510,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     plugin.log.shutdown(`${plugin.type} plugin stopped`)
   }
 
-  #fail (plugin: ManagedPlugin, error: string): void {
+  #fail (plugin: ManagedPlugin, failure: string): void {
+    const error = inSourceTerms(failure, plugin.name, plugin.source, this.#options.baseDir, this.#options.dataDir)
     plugin.log.error(error)
     this.#setState(plugin, 'failed', error)
   }

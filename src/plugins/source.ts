@@ -16,6 +16,17 @@ const GIT_URL = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i
 // git's own rule: a colon before the first slash makes `host:path` an ssh address.
 const SCP_LIKE = /^[^/]+:/
 
+/**
+ * `text` (a load error) with the runtime folder of a plugin whose source is
+ * a local folder written as that folder: the file to fix is the source's,
+ * the copy is overwritten on the next load. A git source keeps the clone's
+ * path (the same path in the repository).
+ */
+export function inSourceTerms (text: string, plugin: string, source: string, baseDir: string, dataDir: string): string {
+  if (isGitSource(source)) return text
+  return text.split(runtimeFolder(dataDir, plugin) + sep).join(resolve(baseDir, source) + sep)
+}
+
 /** A source is git when it is a URL (any scheme, or scp-like user@host:path) or ends in `.git`. */
 export function isGitSource (source: string): boolean {
   return GIT_URL.test(source) || source.endsWith('.git')
