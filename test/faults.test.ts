@@ -1,3 +1,4 @@
+import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ownerOfStack } from '../src/plugins/stack-owner.js'
@@ -9,7 +10,7 @@ import { startCli, until } from './cli-helper.js'
 // the server's own code shuts it down, exit 1. Through the real command: the
 // process-wide handlers are the command's.
 
-const ROOTS = new Map([['sloppy', '/srv/data/ext/sloppy'], ['other', '/srv/data/ext/other']])
+const ROOTS = new Map([['/srv/data/ext/sloppy', 'sloppy'], ['/srv/data/ext/other', 'other']])
 
 t.test('whose code threw: the first frame with a file decides', async (t) => {
   const stack = (...frames: string[]): string => ['Error: boom', ...frames.map((f) => `    at ${f}`)].join('\n')
@@ -43,6 +44,9 @@ t.test('a core plugin\'s stray rejection or throw is logged as the plugin\'s and
       export async function ok () { return 'fine' }
     `)
   })
+  // The data dir through a symlink: modules load from their real path, the plugin's folder is known by both.
+  mkdirSync(join(dir, 'real-data'))
+  symlinkSync(join(dir, 'real-data'), join(dir, 'data'))
   const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')])
   const skill = async (name: string): Promise<unknown> => (await call(cli.url, `/skills/sloppy/${name}`, { method: 'POST', json: {} })).body
   const record = (msg: RegExp): Record<string, any> | undefined => cli.records().find((r) => msg.test(r.msg))

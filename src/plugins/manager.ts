@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadPluginConfig, type PluginConfig } from '../config/plugin-config.js'
 import { isPluginName, type PluginType } from '../config/names.js'
@@ -114,8 +115,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   #startTimeoutMs: number
   /** The process groups of running subprocess plugins, written down under `<data dir>/run`. */
   #groups: GroupRecords
-  /** The folder of every plugin loaded since start, by name: a deleted plugin's timers may still run its code. */
-  #roots = new Map<string, string>()
+  /** The plugin each folder holds, of every plugin loaded since start (a deleted plugin's timers may still run its code): its path and its real path, from which Node loads native modules. */
+  #folders = new Map<string, string>()
 
   constructor (options: PluginManagerOptions) {
     super()
@@ -199,7 +200,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
    */
   faultOwner (err: unknown): { name: string, log: AigisLogger } | undefined {
     const stack = (err as { stack?: unknown } | null)?.stack
-    const name = typeof stack === 'string' ? ownerOfStack(stack, this.#roots) : undefined
+    const name = typeof stack === 'string' ? ownerOfStack(stack, this.#folders) : undefined
     if (name === undefined) return undefined
     return { name, log: this.#plugins.get(name)?.log ?? this.#options.pluginLogger(name) }
   }
@@ -366,7 +367,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       for (const warning of warnings) plugin.log.warn(warning)
       // The section (or the type POST /plugins gave) is checked first: a mismatch explains the rest.
       const config = await loadPluginConfig(plugin.name, root, plugin.type)
-      this.#roots.set(plugin.name, config.root)
+      this.#folders.set(config.root, plugin.name)
+      this.#folders.set(await realpath(config.root), plugin.name)
       for (const warning of config.warnings) plugin.log.warn(warning)
       plugin.type = config.type
       plugin.config = config

@@ -25,17 +25,18 @@ function frameFile (line: string): string | undefined {
 }
 
 /**
- * The plugin whose folder (of `roots`, name → folder) holds the code at the
- * top of `stack`: the first frame with a file of its own decides (Node's
- * `node:` frames and native ones are skipped, as they run for whoever called
- * them). Undefined when that frame is the server's, or there is none.
+ * The plugin whose folder (of `folders`, folder → plugin name) holds the
+ * code at the top of `stack`: the first frame with a file of its own decides
+ * (Node's `node:` frames and native ones are skipped, as they run for
+ * whoever called them). Undefined when that frame is the server's, or there
+ * is none.
  */
-export function ownerOfStack (stack: string, roots: ReadonlyMap<string, string>): string | undefined {
+export function ownerOfStack (stack: string, folders: ReadonlyMap<string, string>): string | undefined {
   for (const line of stack.split('\n')) {
     const file = frameFile(line)
     if (file === undefined) continue
-    for (const [name, root] of roots) {
-      if (file.startsWith(root.endsWith(sep) ? root : root + sep)) return name
+    for (const [folder, name] of folders) {
+      if (file.startsWith(folder.endsWith(sep) ? folder : folder + sep)) return name
     }
     return undefined
   }
