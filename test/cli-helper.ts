@@ -5,7 +5,7 @@
 // The build is made once per content of src/ and routes/ into a temp folder
 // shared by every test file (a lock folder keeps two files from building at
 // once): starting the compiled CLI takes ~1 s, through jiti ~5 s.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import tap from 'tap'
 import type { TestContext } from './helper.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -48,15 +49,36 @@ export function pruneOldBuilds (current: string): void {
   }
 }
 
-/** The compiled CLI (dist/src/cli.js of a build of the current sources). */
+/** The test file's own time limit (tap's `timeout`, which the runner passes on), in ms; 0 when there is none. */
+const FILE_TIMEOUT_MS = (Number(process.env.TAP_TIMEOUT) || 0) * 1000
+
+/**
+ * The compiled CLI (dist/src/cli.js of a build of the current sources).
+ *
+ * Building it (or waiting for the test file that builds it) is no work of
+ * the calling file, and a fresh clone builds on every run: tsc takes 15 s
+ * here and several times that on a loaded machine, enough to eat most of
+ * the file's time limit. The limit is held while it builds or waits, and
+ * given in full once the CLI is there.
+ */
 export async function builtCli (): Promise<string> {
   if (built !== undefined) return built
   const dir = join(tmpdir(), `aigis-build-${sourceHash()}`)
   const cli = join(dir, 'dist/src/cli.js')
+  if (existsSync(join(dir, 'done'))) return (built = cli)
+  if (FILE_TIMEOUT_MS > 0) tap.setTimeout(0)
+  try {
+    return (built = await buildOrWait(dir, cli))
+  } finally {
+    if (FILE_TIMEOUT_MS > 0) tap.setTimeout(FILE_TIMEOUT_MS)
+  }
+}
+
+async function buildOrWait (dir: string, cli: string): Promise<string> {
   const done = join(dir, 'done')
   const lock = `${dir}.lock`
   for (;;) {
-    if (existsSync(done)) return (built = cli)
+    if (existsSync(done)) return cli
     try {
       mkdirSync(lock)
     } catch {
@@ -70,8 +92,9 @@ export async function builtCli (): Promise<string> {
       mkdirSync(dir, { recursive: true })
       const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
       // Type errors are `tsc --noEmit`'s business; what matters here is that it emitted.
-      const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { encoding: 'utf8' })
-      if (!existsSync(cli)) throw new Error(`building the server failed: ${result.stdout}${result.stderr}`)
+      // Not spawnSync: this process goes on answering tap (its time limit, held above) meanwhile.
+      const tscRun = await spawnCollect(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')])
+      if (!existsSync(cli)) throw new Error(`building the server failed: ${tscRun}`)
       copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'))
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
       writeFileSync(done, '')
@@ -80,6 +103,16 @@ export async function builtCli (): Promise<string> {
       rmSync(lock, { recursive: true, force: true })
     }
   }
+}
+
+/** Runs a program to its end; resolves with what it printed. */
+async function spawnCollect (file: string, args: string[]): Promise<string> {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  await new Promise((resolve) => child.once('close', resolve).once('error', resolve))
+  return output
 }
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
@@ -135,13 +168,18 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** The port in the server's own "Server listening at http://host:port" record (JSON or --pretty). */
+const LISTENING = /Server listening at https?:\/\/\S*?:(\d+)\b/
+
 /**
- * Starts the CLI on a free port, waits until /ready (or `waitFor`) answers 200, and kills it
- * when the test ends if it is still running.
+ * Starts the CLI on port 0 (any free port: one picked here and closed again
+ * could be taken by another test file before the CLI binds it), learns the
+ * port from the server's "Server listening at" record, waits until /ready
+ * (or `waitFor`) answers 200, and kills it when the test ends if it is still
+ * running.
  */
 export async function startCli (t: TestContext, args: string[], options: { env?: NodeJS.ProcessEnv, cwd?: string, host?: string, waitFor?: '/ready' | '/health' } = {}): Promise<RunningCli> {
-  const port = await freePort()
-  const run = await spawnCli([...args, '--port', String(port)], options)
+  const run = await spawnCli([...args, '--port', '0'], options)
   let done = false
   void run.exited.then(() => { done = true })
   t.teardown(async () => {
@@ -150,6 +188,16 @@ export async function startCli (t: TestContext, args: string[], options: { env?:
       await run.exited
     }
   })
+  let port: number
+  for (;;) {
+    const listening = LISTENING.exec(run.stdout())
+    if (listening !== null) {
+      port = Number(listening[1])
+      break
+    }
+    if (done) throw new Error(`the CLI exited early: ${run.stderr()}${run.stdout()}`)
+    await sleep(20)
+  }
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`
   // /ready: up, and every configured plugin tried.
   for (;;) {

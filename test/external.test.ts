@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import which from 'which'
 import { startServer, writeFiles } from './helper.js'
@@ -86,7 +87,18 @@ t.test('a lifecycle request queued behind a DELETE of its plugin answers 404 and
   t.equal(server.app.aigis.plugins.status('slowstop').state, 'running')
   const restart = server.call('/plugins/slowstop/restart', { method: 'POST' })
   await waitForState(server.app, 'slowstop', 'stopping')
+  // The DELETE and the start go on connections of their own, which the server may read in either order:
+  // the start is sent once the DELETE reached the server (whose route has queued the delete by the time this listener runs).
+  const deleteArrived = new Promise<void>((resolve) => {
+    const onRequest = (request: IncomingMessage): void => {
+      if (request.method !== 'DELETE') return
+      server.app.server.off('request', onRequest)
+      resolve()
+    }
+    server.app.server.on('request', onRequest)
+  })
   const removed = server.call('/plugins/slowstop', { method: 'DELETE' })
+  await deleteArrived
   const started = await server.call('/plugins/slowstop/start', { method: 'POST' })
   t.equal(started.status, 404, 'the start came after the delete')
   t.match(started.body, { code: 'AIGIS_PLUGIN_NOT_FOUND', plugin: 'slowstop' })

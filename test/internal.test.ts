@@ -101,7 +101,9 @@ t.test('launch may return a function, called on SIGTERM before the process exits
       'main.ts': `
         export async function launch () {
           const timer = setInterval(() => {}, 1000)
-          console.log('ready')
+          // Said once the runner has its SIGTERM handler (it installs it when launch has returned):
+          // a stop that comes right after "ready" must find it there.
+          setImmediate(() => console.log('ready'))
           return async () => { clearInterval(timer); console.log('tidied up') }
         }
       `

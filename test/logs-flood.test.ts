@@ -61,21 +61,25 @@ function fileLines (server: TestServer, plugin: string): string[] {
     .map((l) => JSON.parse(l)).filter((r) => r.stream === 'stdout').map((r) => r.msg)
 }
 
-/** A client that sends its request, reads the response head, then stops reading. */
-async function stalledClient (server: TestServer, path: string): Promise<{ socket: Socket, resume: () => Promise<string> }> {
+/**
+ * A client that sends its request, reads the response head, then stops
+ * reading; `resume` reads again (resolving with all it read once the
+ * connection closes), `read` is what it has read since.
+ */
+async function stalledClient (server: TestServer, path: string): Promise<{ socket: Socket, resume: () => Promise<string>, read: () => string }> {
   const socket = connect((server.app.server.address() as { port: number }).port, '127.0.0.1')
   await new Promise((resolve) => socket.once('connect', resolve))
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n`)
   await new Promise((resolve) => socket.once('data', resolve))
   socket.pause()
+  let text = ''
   const resume = async (): Promise<string> => await new Promise((resolve) => {
-    let text = ''
     socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1') })
     socket.on('close', () => resolve(text))
     socket.on('error', () => {})
     socket.resume()
   })
-  return { socket, resume }
+  return { socket, resume, read: () => text }
 }
 
 /** The server's side of the one connection whose remote port is `port`. */
@@ -144,7 +148,8 @@ t.test('a client that stops reading costs a bounded buffer, and gets event: gap 
   const server = await startServer(t, {
     config: '[core]\ngreeter = "plugins/greeter"\n',
     files: { ...GREETER, ...printerPlugin('flood', ['200000', 'batch']) },
-    logHub: { capacity: 20_000 }
+    // Not cut for being stalled while the flood runs, however slow the machine (the default is 60 s).
+    logHub: { capacity: 20_000, sse: { stallTimeoutMs: 600_000 } }
   })
   const sockets = new Set<Socket>()
   server.app.server.on('connection', (socket: Socket) => sockets.add(socket))
@@ -171,9 +176,10 @@ t.test('a client that stops reading costs a bounded buffer, and gets event: gap 
   t.equal(server.app.aigis.hub.sseClients, 2, 'it is still connected (not stalled long enough to be cut)')
 
   const text = stalled.resume()
-  await sleep(100)
+  // Published once the server has told it about the gap (a record published before could be among those skipped).
+  await waitUntil('the gap event', () => stalled.read().includes('event: gap\n'), 30_000)
   server.app.aigis.hub.publishLine('flood', 'stdout', 1, 'after the gap')
-  await sleep(300)
+  await waitUntil('the record published after the gap', () => stalled.read().includes('after the gap'), 30_000)
   stalled.socket.destroy()
   const seen = await text
   const gap = /event: gap\ndata: (\{.*\})\n/.exec(seen)

@@ -34,6 +34,15 @@ function processesMentioning (text: string): string[] {
   })
 }
 
+/** Polls `check` until it holds; rejects after `ms`. */
+async function waitUntil (what: string, check: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 const within = <T>(ms: number, promise: Promise<T>): Promise<T> => Promise.race([
   promise,
   new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms))
@@ -44,11 +53,12 @@ t.test('an AbortSignal stops a clone in progress: git\'s whole process group end
   const dataDir = tempDir()
   const controller = new AbortController()
   const fetching = materializeSource('hang', url, tempDir(), dataDir, controller.signal)
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // Waited for, not given a fixed time: git and its helper start slowly on a loaded machine.
+  await waitUntil('git to be at work', () => processesMentioning(new URL(url).host).length > 0).catch(() => {})
   t.not(processesMentioning(new URL(url).host).length, 0, 'git is at work')
   controller.abort()
-  await t.rejects(within(3000, fetching), { name: 'AbortError', message: /Plugin "hang": git clone of http:\/\/127\.0\.0\.1:\d+\/never\.git was aborted/ })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await t.rejects(within(10_000, fetching), { name: 'AbortError', message: /Plugin "hang": git clone of http:\/\/127\.0\.0\.1:\d+\/never\.git was aborted/ })
+  await waitUntil('git to end', () => processesMentioning(new URL(url).host).length === 0).catch(() => {})
   t.same(processesMentioning(new URL(url).host), [], 'git and its helpers (git-remote-http) are gone')
   t.notOk(existsSync(join(dataDir, 'ext', 'hang')), 'the half-made clone is removed')
 
@@ -74,7 +84,7 @@ t.test('git that makes no progress is stopped, with the plugin and the URL in th
     message: /^Plugin "stuck": git clone of http:\/\/127\.0\.0\.1:\d+\/never\.git made no progress for 0\.6 s and was stopped; check the URL and that its server answers$/
   })
   t.ok(Date.now() - started < 3000)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitUntil('git to end', () => processesMentioning(new URL(url).host).length === 0).catch(() => {})
   t.same(processesMentioning(new URL(url).host), [])
 })
 

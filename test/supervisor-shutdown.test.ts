@@ -2,7 +2,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { tempDir, writeFiles, type TestContext } from './helper.js'
 import { startCli, until, type RunningCli } from './cli-helper.js'
-import { externalPlugin, fixture, internalPlugin, pidAlive, waitFor } from './supervisor-helper.js'
+import { externalPlugin, fixture, internalPlugin, pidAlive, waitFor, waitGone } from './supervisor-helper.js'
 
 // The real CLI on SIGTERM and SIGINT: exit 0 with no child or grandchild of
 // any plugin left behind, not even one that left the plugin's process group;
@@ -58,6 +58,17 @@ async function escapeProject (): Promise<string[]> {
   return ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')]
 }
 
+/**
+ * Waits (up to 15 s) for the processes to be gone, without failing: the one
+ * ignoring SIGTERM is SIGKILLed, and a SIGKILLed process in the middle of a
+ * disk wait (other tests writing hundreds of MB) may still be listed for a
+ * moment after the server waited 2 s for it. One never signalled is never
+ * gone, and fails the assertion after the wait.
+ */
+async function allGone (pids: number[]): Promise<void> {
+  for (const pid of pids) await waitGone(pid).catch(() => {})
+}
+
 /** Whatever a failing test leaves running would run for good. */
 function killAtEnd (t: TestContext, pids: number[]): void {
   t.teardown(() => {
@@ -74,6 +85,7 @@ t.test('SIGTERM: processes that left their plugin\'s group (setsid) are gone whe
   for (const pid of pids) t.ok(pidAlive(pid), `escapee ${pid} runs`)
   cli.child.kill('SIGTERM')
   t.same(await cli.exited, { code: 0, signal: null }, cli.stderr())
+  await allGone(pids)
   for (const pid of pids) t.notOk(pidAlive(pid), `escapee ${pid} is gone`)
 })
 
@@ -87,7 +99,10 @@ t.test('escapees a SIGKILLed server left running are ended by the next server on
   for (const pid of pids) t.ok(pidAlive(pid), `escapee ${pid} outlived its server`)
 
   const second = await startCli(t, args)
-  for (const pid of pids) t.notOk(pidAlive(pid), `escapee ${pid} was ended before the plugin started again`)
+  // Said before the plugins load; stdout and the HTTP answers are two channels, so waited for.
+  await until('the next server to say it ended the group', () => second.records().some((r) => r.level === 'warn' && /^ended process group \d+ of plugin "escape"/.test(r.msg)))
+  await allGone(pids)
+  for (const pid of pids) t.notOk(pidAlive(pid), `escapee ${pid} was ended`)
   second.child.kill('SIGTERM')
   t.same(await second.exited, { code: 0, signal: null })
 })
