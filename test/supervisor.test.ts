@@ -1,6 +1,8 @@
 import t from 'tap'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { startServer } from './helper.js'
+import { Child } from '../src/supervisor/child.js'
+import { startServer, tempDir } from './helper.js'
 import {
   externalPlugin, fixture, logsOf, makeExecutable, pidAlive, recordStates,
   waitFor, waitForLog, waitForState, waitForStatus, waitGone
@@ -268,4 +270,21 @@ t.test('a restart that cannot spawn leaves the plugin failed with the OS error',
   t.match(failed, { restarts: 1, pid: null, exitCode: 1 })
   t.match(failed.error, /could not be started: cannot run "\.\/run\.sh" in .*: not found \(check LAUNCH and PATH\): spawn \.\/run\.sh ENOENT$/)
   t.ok(logsOf(server.app, 'vanishing').some((r) => r.msg === 'removing myself'))
+})
+
+t.test('output that comes while the server is held up just after an exit is still read: the last lines are whole', async (t) => {
+  const dir = tempDir()
+  const written = join(dir, 'written')
+  const lines: string[] = []
+  const child = await Child.spawn({ file: 'sh', args: ['-c', `(sleep 0.1; echo late; touch '${written}') & echo early; exit 3`], cwd: dir, env: {} }, {
+    line: (_stream, line) => { lines.push(line) },
+    lines: (_stream, bytes, start, end) => { lines.push(...bytes.toString('utf8', start, end - 1).split('\n')) }
+  })
+  // Held up from the exit until the grandchild's line is in the pipe, and longer than the output is awaited once quiet.
+  void child.leaderExit.then(() => {
+    const since = Date.now()
+    while (!existsSync(written) || Date.now() - since < 400);
+  })
+  t.match(await child.exited, { code: 3, lastLines: ['early', 'late'] })
+  t.same(lines, ['early', 'late'])
 })

@@ -28,8 +28,13 @@ export interface ChildOutput {
 
 type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 
-/** How long to wait, once the leader has exited, for the output it left in its pipes. */
-const DRAIN_MS = 200
+/**
+ * Once the leader has exited, its output is read until the pipes close, or
+ * nothing more came for DRAIN_QUIET_MS (a grandchild may hold them open, and
+ * say nothing), and for DRAIN_MAX_MS at most (one that keeps printing).
+ */
+const DRAIN_QUIET_MS = 200
+const DRAIN_MAX_MS = 2000
 
 /**
  * One run of a supervised program, as the leader of its own process group,
@@ -66,12 +71,16 @@ export class Child {
     this.pid = pid
     this.run = { pgid: pid, runId }
     const last = new LastLines()
+    /** Output deliveries so far: whether more came while waiting for the rest (see drainOutput). */
+    let delivered = 0
     const read = (stream: 'stdout' | 'stderr', source: Readable): Promise<void> =>
       readLines(source, (line) => {
+        delivered++
         last.push(line)
         output.line(stream, line, pid)
       }, {
         onLines: (bytes, start, end) => {
+          delivered++
           last.pushLines(bytes, start, end)
           output.lines(stream, bytes, start, end, pid)
         }
@@ -80,8 +89,7 @@ export class Child {
     this.leaderExit = exit.then(() => {})
     this.exited = exit.then(async ([code, signal]) => {
       const info = exitInfo(code, signal, this.startedAt, [])
-      // A grandchild may hold the pipes open: do not wait for it.
-      await within(drained, DRAIN_MS)
+      await drainOutput(drained, () => delivered)
       info.lastLines = last.lines
       return info
     })
@@ -91,6 +99,23 @@ export class Child {
   terminate (timeoutMs: number): Promise<'gone' | 'killed'> {
     this.stopRequested = true
     return terminateRun(this.run, timeoutMs, this.leaderExit)
+  }
+}
+
+/**
+ * Waits for `drained` (both pipes closed) while output keeps coming: until
+ * nothing came for DRAIN_QUIET_MS, and DRAIN_MAX_MS at most. What came is
+ * judged only after a poll of the event loop (an immediate runs after it):
+ * after the server was held up, the timer fires before the pipes are read,
+ * and a fixed wait then missed the last lines a program printed.
+ */
+async function drainOutput (drained: Promise<unknown>, delivered: () => number): Promise<void> {
+  const deadline = Date.now() + DRAIN_MAX_MS
+  let seen = -1
+  while (delivered() !== seen && Date.now() < deadline) {
+    seen = delivered()
+    if (await within(drained, DRAIN_QUIET_MS)) return
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
