@@ -118,6 +118,27 @@ t.test('plugin groups a SIGKILLed server left running are ended by the next serv
   t.notOk(existsSync(join(dir, 'data', 'run', 'sleeper.json')), 'a group stopped on shutdown is crossed out')
 })
 
+t.test('a REQUIREMENT_COMMAND a SIGKILLed server left running is ended by the next server on its data dir', async (t) => {
+  const installer = externalPlugin('plugins/installer', 'LAUNCH = ["sleep", "300"]\nREQUIREMENT_COMMAND = "sh -c \'echo installing; exec sleep 300\'"')
+  const dir = await project(() => installer, '[external]\ninstaller = "plugins/installer"\n')
+  const args = ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')]
+  const first = await startCli(t, args, { waitFor: '/health' })
+  await until('the install to be under way', () => first.records().some((r) => r.plugin === 'installer' && r.msg === 'installing'))
+  const orphan = first.records().find((r) => r.msg === 'installing')!.pid as number
+  t.ok(existsSync(join(dir, 'data', 'run', 'installer.json')), 'its group is written down')
+  first.child.kill('SIGKILL')
+  await first.exited
+  t.ok(groupAlive(orphan), 'the install outlived its server')
+
+  const second = await startCli(t, args, { waitFor: '/health' })
+  await until('the warning on stdout', () => second.records().some((r) => r.level === 'warn' && r.plugin === 'aigis' && r.msg.startsWith(`ended process group ${orphan} of plugin "installer"`)))
+  await until('the group to be gone', () => !groupAlive(orphan)).catch(() => {})
+  t.notOk(groupAlive(orphan), 'the next server ended it')
+  second.child.kill('SIGTERM')
+  t.same(await second.exited, { code: 0, signal: null })
+  t.notOk(existsSync(join(dir, 'data', 'run', 'installer.json')), 'an install ended on shutdown is crossed out')
+})
+
 t.test('a call that never ends holds the shutdown only for --shutdown-timeout', async (t) => {
   const dir = await project((d) => gatePlugin(d), '[core]\ngate = "plugins/gate"\n')
   const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data'), '--shutdown-timeout', '1'])

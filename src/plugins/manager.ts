@@ -10,7 +10,7 @@ import type { LogHub } from '../log/hub.js'
 import type { AigisLogger } from '../log/logger.js'
 import type { SkillRegistry } from '../skills/registry.js'
 import type { BackoffOptions } from '../supervisor/backoff.js'
-import { signalGroup, within } from '../supervisor/kill-group.js'
+import { signalRun, within, type Run } from '../supervisor/kill-group.js'
 import { bounded, DEFAULT_REQUIREMENT_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, LoadAborted, seconds } from './load-steps.js'
 import { preparePlugin } from './prepare.js'
 import { ownerOfStack } from './stack-owner.js'
@@ -76,8 +76,8 @@ class ManagedPlugin {
   fetch?: Fetch
   /** Aborts the load or start under way, if any. */
   loading?: AbortController
-  /** The process group of its REQUIREMENT_COMMAND while it runs. */
-  commandGroup?: number
+  /** The process group and run id of its REQUIREMENT_COMMAND while it runs. */
+  commandRun?: Required<Run>
   /** The last exit of a runtime a reload replaced: still its last exit until the new runtime has one. */
   priorExit: ExitInfo | null = null
 
@@ -293,7 +293,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   killAll (): void {
     for (const plugin of this.#plugins.values()) {
       plugin.runtime?.kill?.()
-      if (plugin.commandGroup !== undefined) signalGroup(plugin.commandGroup, 'SIGKILL')
+      if (plugin.commandRun !== undefined) signalRun(plugin.commandRun, 'SIGKILL')
     }
   }
 
@@ -379,7 +379,12 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
         output: (stream, line, pid) => { this.#options.hub.publishLine(plugin.name, stream, pid, line) },
         signal,
         requirementTimeoutMs: this.#requirementTimeoutMs,
-        group: (pgid) => { plugin.commandGroup = pgid }
+        group: (run) => {
+          plugin.commandRun = run
+          // Written down like a plugin's own process, which never runs at the same time: a server killed mid-install leaves none behind.
+          if (run !== undefined) this.#groups.started(plugin.name, run.pgid, run.runId)
+          else this.#groups.ended(plugin.name)
+        }
       })
       signal.throwIfAborted()
       plugin.runtime = this.#createRuntime(plugin, config)
@@ -416,7 +421,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       return err
     } finally {
       if (plugin.loading === loading) plugin.loading = undefined
-      plugin.commandGroup = undefined
+      plugin.commandRun = undefined
     }
   }
 

@@ -6,7 +6,7 @@ import type { PluginConfig } from '../config/plugin-config.js'
 import { LoadTimeout, PathEscape, RequirementCommandFailed, RequirementMissing, SecretCopyFailed, SecretMissing } from '../errors.js'
 import type { AigisLogger } from '../log/logger.js'
 import { seconds } from './load-steps.js'
-import { runCommand, type CommandOutput } from './requirement-command.js'
+import { runCommand, type CommandOptions, type CommandOutput } from './requirement-command.js'
 
 export type { CommandOutput } from './requirement-command.js'
 
@@ -19,8 +19,8 @@ export interface PrepareOptions {
   signal: AbortSignal
   /** Milliseconds REQUIREMENT_COMMAND may run. */
   requirementTimeoutMs: number
-  /** Told the requirement command's process group while it runs (for a forced exit's SIGKILL). */
-  group?: (pgid: number | undefined) => void
+  /** Told the requirement command's process group and run id while it runs (see CommandOptions.group). */
+  group?: CommandOptions['group']
 }
 
 /** The steps between a plugin's config and its start, in the spec's order. */

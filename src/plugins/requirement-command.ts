@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { readLines } from '../log/lines.js'
-import { runAlive, terminateRun, within } from '../supervisor/kill-group.js'
+import { drainOutput } from '../supervisor/drain-output.js'
+import { runAlive, terminateRun, type Run } from '../supervisor/kill-group.js'
 import { newRunId } from '../supervisor/run-id.js'
 import { spawnLeader } from '../supervisor/spawn-leader.js'
 
@@ -23,8 +24,8 @@ export interface CommandOptions {
   killGraceMs: number
   /** Ends the command (its whole group); `run` then rejects with the signal's reason. */
   signal: AbortSignal
-  /** Told the process group while it runs, and undefined once it is gone (for a forced exit's SIGKILL). */
-  group?: (pgid: number | undefined) => void
+  /** Told the command's process group and run id while it runs, and undefined once it is gone (written down, and for a forced exit's SIGKILL). */
+  group?: (run: Required<Run> | undefined) => void
 }
 
 export type CommandResult =
@@ -32,9 +33,6 @@ export type CommandResult =
   | { exitCode: number, leftovers: boolean }
   | { failed: string }
   | { timedOut: true }
-
-/** How long output left in the pipes is read once the command has exited. */
-const DRAIN_MS = 200
 
 /**
  * Runs `argv` to its end, its time limit or an abort. Whatever its group
@@ -57,9 +55,13 @@ export async function runCommand (argv: string[], options: CommandOptions): Prom
     return { failed: `cannot run "${file}"${hint}: ${(err as Error).message}` }
   }
   const pgid = run.pgid = subprocess.pid!
-  options.group?.(pgid)
+  options.group?.(run)
+  let delivered = 0
   const read = (stream: 'stdout' | 'stderr'): Promise<void> =>
-    readLines(subprocess[stream]!, (line) => options.output(stream, line, pgid)).catch(() => {})
+    readLines(subprocess[stream]!, (line) => {
+      delivered++
+      options.output(stream, line, pgid)
+    }).catch(() => {})
   const output = Promise.all([read('stdout'), read('stderr')])
 
   let timer: NodeJS.Timeout | undefined
@@ -78,11 +80,11 @@ export async function runCommand (argv: string[], options: CommandOptions): Prom
   let leftovers = false
   try {
     if (typeof ended === 'object') {
-      await within(output, DRAIN_MS)
+      await drainOutput(output, () => delivered)
       leftovers = runAlive(run)
     }
     await terminateRun(run, options.killGraceMs, exit)
-    await within(output, DRAIN_MS)
+    await drainOutput(output, () => delivered)
   } finally {
     options.group?.(undefined)
   }

@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream'
 import { readLines } from '../log/lines.js'
 import type { ExitInfo } from '../plugins/status.js'
 import { exitInfo, LastLines } from './exit-info.js'
-import { terminateRun, within, type Run } from './kill-group.js'
+import { drainOutput } from './drain-output.js'
+import { terminateRun, type Run } from './kill-group.js'
 import { newRunId } from './run-id.js'
 import { spawnLeader } from './spawn-leader.js'
 
@@ -28,13 +29,6 @@ export interface ChildOutput {
 
 type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 
-/**
- * Once the leader has exited, its output is read until the pipes close, or
- * nothing more came for DRAIN_QUIET_MS (a grandchild may hold them open, and
- * say nothing), and for DRAIN_MAX_MS at most (one that keeps printing).
- */
-const DRAIN_QUIET_MS = 200
-const DRAIN_MAX_MS = 2000
 
 /**
  * One run of a supervised program, as the leader of its own process group,
@@ -89,6 +83,7 @@ export class Child {
     this.leaderExit = exit.then(() => {})
     this.exited = exit.then(async ([code, signal]) => {
       const info = exitInfo(code, signal, this.startedAt, [])
+      // A grandchild may hold the pipes open: not waited for long.
       await drainOutput(drained, () => delivered)
       info.lastLines = last.lines
       return info
@@ -99,23 +94,6 @@ export class Child {
   terminate (timeoutMs: number): Promise<'gone' | 'killed'> {
     this.stopRequested = true
     return terminateRun(this.run, timeoutMs, this.leaderExit)
-  }
-}
-
-/**
- * Waits for `drained` (both pipes closed) while output keeps coming: until
- * nothing came for DRAIN_QUIET_MS, and DRAIN_MAX_MS at most. What came is
- * judged only after a poll of the event loop (an immediate runs after it):
- * after the server was held up, the timer fires before the pipes are read,
- * and a fixed wait then missed the last lines a program printed.
- */
-async function drainOutput (drained: Promise<unknown>, delivered: () => number): Promise<void> {
-  const deadline = Date.now() + DRAIN_MAX_MS
-  let seen = -1
-  while (delivered() !== seen && Date.now() < deadline) {
-    seen = delivered()
-    if (await within(drained, DRAIN_QUIET_MS)) return
-    await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
