@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
 import { readSkills } from '../src/core/loader.js'
@@ -101,6 +101,16 @@ t.test('broken plugins fail one by one, the rest keeps working', async (t) => {
     t.same(plugin?.skills, [], `${name} serves no skill`)
   }
   t.match(byName.get('../evil'), { state: 'failed', error: /invalid plugin name "\.\.\/evil"/ })
+  // Whatever is asked, a name the config refuses is never loaded: nothing is copied out of <data dir>/ext, and DELETE removes no file.
+  await writeFiles(server.dir, { 'data/evil/keep.txt': 'mine' })
+  for (const action of ['start', 'restart', 'reload']) {
+    const res = await server.call(`/plugins/..%2Fevil/${action}`, { method: 'POST' })
+    t.match(res, { status: 200, body: { name: '../evil', state: 'failed', error: /invalid plugin name/ } }, `${action} fails as the boot did`)
+  }
+  t.equal((await server.call('/skills/..%2Fevil/ping', { method: 'POST' })).status, 409, 'it serves nothing')
+  t.equal((await server.call('/plugins/..%2Fevil', { method: 'DELETE' })).status, 204)
+  t.equal(readFileSync(join(server.dir, 'data/evil/keep.txt'), 'utf8'), 'mine', 'the folder its name points at is untouched')
+  t.same(readdirSync(join(server.dir, 'data/evil')), ['keep.txt'], 'and nothing was copied there')
   t.ok(byName.get('badtoml').error.includes(`${join(server.dir, 'p', 'badtoml', 'AIGIS', 'AIGIS.config')}:2:`), 'the source\'s AIGIS.config, with line and column')
   t.ok(byName.get('throws').error.includes(join(server.dir, 'p', 'throws', 'AIGIS', 'AIGIS.core.ts')), 'the source\'s module')
 

@@ -80,6 +80,8 @@ class ManagedPlugin {
   commandRun?: Required<Run>
   /** The last exit of a runtime a reload replaced: still its last exit until the new runtime has one. */
   priorExit: ExitInfo | null = null
+  /** Why its config entry can never be loaded (a bad or reserved name, a name listed twice): every load fails with it. */
+  unloadable?: string
 
   constructor (
     readonly name: string,
@@ -141,8 +143,13 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     for (const declaration of declarations) {
       if (declaration.error !== undefined) {
         // Shown in the list as failed, unless its name already belongs to another plugin.
-        if (this.#plugins.has(declaration.name)) this.#options.logger.error(declaration.error)
-        else this.#fail(this.#track(declaration.name, declaration.type, declaration.source), declaration.error)
+        if (this.#plugins.has(declaration.name)) {
+          this.#options.logger.error(declaration.error)
+        } else {
+          const plugin = this.#track(declaration.name, declaration.type, declaration.source)
+          plugin.unloadable = declaration.error
+          this.#fail(plugin, declaration.error)
+        }
         continue
       }
       pending.push(this.#track(declaration.name, declaration.type, declaration.source))
@@ -229,7 +236,8 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       if (this.#plugins.get(name) !== plugin) return // deleted by a request before this one
       this.#plugins.delete(name)
       await plugin.fetchDone()
-      await removeRuntimeFolder(this.#options.dataDir, name)
+      // One that could never load has no folder, and its name may not make a path.
+      if (plugin.unloadable === undefined) await removeRuntimeFolder(this.#options.dataDir, name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
     })
@@ -357,6 +365,11 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
    * delete, shutdown) `stopped`; either is also returned.
    */
   async #load (plugin: ManagedPlugin, fetched?: Promise<MaterializeResult>): Promise<unknown> {
+    if (plugin.unloadable !== undefined) {
+      // A start, restart or reload of it fails as its boot did: only a fixed config (and a restart of the server) changes that.
+      this.#fail(plugin, plugin.unloadable)
+      return new Error(plugin.unloadable)
+    }
     const previous = plugin.runtime?.info().lastExit
     if (previous !== undefined && previous !== null) plugin.priorExit = previous
     plugin.runtime?.removeAllListeners()

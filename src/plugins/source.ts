@@ -1,5 +1,6 @@
 import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
+import { isPluginName } from '../config/names.js'
 import { SourceFailed } from '../errors.js'
 import { fromGit } from './git-source.js'
 import { abortError } from './git.js'
@@ -7,8 +8,9 @@ import { abortError } from './git.js'
 export { fromGit, GIT_IDLE_TIMEOUT_MS, type GitOptions } from './git-source.js'
 export { redactUrls as redactSource } from './git.js'
 
-/** Where a plugin's runtime copy lives: `<data dir>/ext/<name>`. */
+/** Where a plugin's runtime copy lives: `<data dir>/ext/<name>`. Throws for a name that is not a plugin name (`../x` would lead out of it). */
 export function runtimeFolder (dataDir: string, plugin: string): string {
+  if (!isPluginName(plugin)) throw new Error(`no runtime folder for an invalid plugin name ${JSON.stringify(plugin)}`)
   return join(dataDir, 'ext', plugin)
 }
 
@@ -23,7 +25,7 @@ const SCP_LIKE = /^[^/]+:/
  * path (the same path in the repository).
  */
 export function inSourceTerms (text: string, plugin: string, source: string, baseDir: string, dataDir: string): string {
-  if (isGitSource(source)) return text
+  if (isGitSource(source) || !isPluginName(plugin)) return text
   return text.split(runtimeFolder(dataDir, plugin) + sep).join(resolve(baseDir, source) + sep)
 }
 
