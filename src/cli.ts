@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { MAX_TIMEOUT_MS } from './config/limits.js'
 import { errorMessage } from './errors.js'
 import { LogHub } from './log/hub.js'
 import { SERVER_PLUGIN } from './log/record.js'
@@ -52,7 +53,7 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
     const watchdog = setTimeout(() => {
       forced(`shutdown took longer than ${limit} s`)
       process.exit(1)
-    }, limit * 1000)
+    }, Math.min(limit * 1000, MAX_TIMEOUT_MS))
     if (failure === undefined) log.info(`${signal ?? 'shutdown'} received, shutting down`)
     // Loads under way are aborted now: a plugin must not start only to be stopped, nor a lifecycle request wait for one.
     app.aigis.plugins.beginShutdown()

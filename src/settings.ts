@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { MAX_TIMEOUT_S } from './config/limits.js'
 import { isLevelName, type LevelName } from './log/levels.js'
 import type { LoadSheddingOptions } from './load-shedding.js'
 
@@ -135,6 +136,8 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
     return n
   }
   const atLeastZero = (n: number): boolean => Number.isFinite(n) && n >= 0
+  /** A time limit in seconds: above 0 (or 0 too), and no longer than Node's timers go. */
+  const timeLimit = (zeroAllowed: boolean) => (n: number): boolean => Number.isFinite(n) && (zeroAllowed ? n >= 0 : n > 0) && n <= MAX_TIMEOUT_S
 
   const dataDir = resolve(cwd, raw('data-dir'))
   const secretsDir = (values['secrets-dir'] as string | undefined) ?? envValue('AIGIS_SECRETS_DIR')
@@ -158,12 +161,12 @@ export function parseSettings (argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       dataDir,
       secretsDir: resolve(cwd, secretsDir ?? join(dataDir, 'secrets')),
       ...(token !== undefined ? { token } : {}),
-      skillTimeout: number('skill-timeout', (n) => Number.isFinite(n) && n > 0, 'a number of seconds above 0'),
+      skillTimeout: number('skill-timeout', timeLimit(false), `a number of seconds above 0, at most ${MAX_TIMEOUT_S}`),
       logLevel,
       pretty: (values.pretty as boolean | undefined) ?? (prettyEnv !== undefined ? prettyEnv !== '0' && prettyEnv !== 'false' : isTTY),
       bodyLimit: number('body-limit', (n) => Number.isInteger(n) && n > 0, 'a number of bytes above 0'),
-      shutdownTimeout: number('shutdown-timeout', atLeastZero, 'a number of seconds, 0 or more'),
-      requirementTimeout: number('requirement-timeout', (n) => Number.isFinite(n) && n > 0, 'a number of seconds above 0'),
+      shutdownTimeout: number('shutdown-timeout', timeLimit(true), `a number of seconds, 0 to ${MAX_TIMEOUT_S}`),
+      requirementTimeout: number('requirement-timeout', timeLimit(false), `a number of seconds above 0, at most ${MAX_TIMEOUT_S}`),
       logFileSize: Math.round(number('log-file-size', (n) => Number.isFinite(n) && n * MIB >= 1, 'MiB above 0, e.g. 10 or 0.5') * MIB),
       logFiles: number('log-files', (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
       loadShedding: {

@@ -39,6 +39,10 @@ t.test('a value of the wrong type says what the key takes, with an example', asy
   t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nENV = ["A=1"]\n'),
     /ENV must be a table of strings, numbers or booleans \(got \["A=1"\]\), e\.g\. ENV = \{ LOG_LEVEL = "debug" \}/)
   t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nENV = { A = [1], B = "ok" }\n'), /ENV\.A must be a string, a number or a boolean \(got \[1\]\)/)
+  t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nSTOP_TIMEOUT = 1e9\n'), /STOP_TIMEOUT must be a number, 0 to 2147483 \(got 1000000000\)/, 'past Node\'s timer limit, refused (it SIGKILLed at once)')
+  t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nENV = { "BAD=NAME" = "x" }\n'), /ENV key "BAD=NAME" is not an environment variable name: it must be non-empty, without "=" or NUL/)
+  t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nENV = { "" = "x" }\n'), /ENV key "" is not an environment variable name/)
+  t.match(await configError('PLUGIN_TYPE = "external"\nLAUNCH = ["x"]\nENV = { A = "x\\u0000y" }\n'), /ENV\.A holds a NUL character/)
   t.match(await configError('PLUGIN_TYPE = "plugin"\n'), /PLUGIN_TYPE must be "core", "internal" or "external" \(got "plugin"\)/)
   t.match(await configError('LAUNCH = 5\nRESTART = 1.5\n'), /PLUGIN_TYPE is required.*LAUNCH must be .*got 5.*RESTART must be a whole number, -1 or more \(got 1\.5\)/, 'every problem at once')
 })

@@ -116,6 +116,10 @@ t.test('bad values are clear errors naming the flag', async (t) => {
     [['--body-limit', '0'], {}, /invalid --body-limit/],
     [['--body-limit', '1k'], {}, /invalid --body-limit/],
     [['--shutdown-timeout=-1'], {}, /invalid --shutdown-timeout/],
+    // Past Node's timer limit (~24.8 days) a timer fires at once: every call would be a 504, the shutdown forced.
+    [['--skill-timeout', '3000000'], {}, /invalid --skill-timeout "3000000": use a number of seconds above 0, at most 2147483$/],
+    [[], { AIGIS_SHUTDOWN_TIMEOUT: '1e9' }, /invalid AIGIS_SHUTDOWN_TIMEOUT \(--shutdown-timeout\) "1e9": use a number of seconds, 0 to 2147483$/],
+    [['--requirement-timeout', '2147484'], {}, /invalid --requirement-timeout/],
     [[], { AIGIS_REQUIREMENT_TIMEOUT: '0' }, /invalid AIGIS_REQUIREMENT_TIMEOUT \(--requirement-timeout\) "0": use a number of seconds above 0/],
     [['--port', '-1'], {}, /--port.*ambiguous/],
     [['--max-elu', '2'], {}, /invalid --max-elu "2"/],

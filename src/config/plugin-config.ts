@@ -2,6 +2,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { parse as parseShellWords } from 'shell-quote'
 import { PathEscape, PluginConfigInvalid, PluginTypeMismatch } from '../errors.js'
+import { MAX_TIMEOUT_S } from './limits.js'
 import { PLUGIN_TYPES, type PluginType } from './names.js'
 import { tableChecker } from './schema-problems.js'
 import { readToml } from './toml.js'
@@ -24,7 +25,7 @@ export const PluginConfigSchema = Type.Object({
   SECRETS: Type.Optional(Type.Record(Type.String(), Type.String(), { description: '"file name" = "destination folder": copied from <secrets dir>/<plugin>/ before launch', examples: [{ 'api.key': '{root}/conf' }] })),
   RESTART: Type.Optional(Type.Integer({ minimum: -1, description: 'restarts allowed after an unexpected exit; -1 = always (default 0)', examples: [3] })),
   ENV: Type.Optional(Type.Record(Type.String(), EnvValue, { description: 'extra environment variables', examples: [{ LOG_LEVEL: 'debug' }] })),
-  STOP_TIMEOUT: Type.Optional(Type.Number({ minimum: 0, description: 'seconds between SIGTERM and SIGKILL (default 5)', examples: [10] }))
+  STOP_TIMEOUT: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_TIMEOUT_S, description: 'seconds between SIGTERM and SIGKILL (default 5)', examples: [10] }))
 }, { additionalProperties: false })
 
 export type PluginConfigFile = Static<typeof PluginConfigSchema>
@@ -122,6 +123,11 @@ export function resolvePluginConfig (plugin: string, root: string, data: Record<
     }
   }
 
+  for (const [name, value] of Object.entries(config.ENV ?? {})) {
+    // The OS takes neither in a variable's name (a name with "=" became another variable), nor NUL in its value.
+    if (name === '' || /[=\0]/.test(name)) fail(`ENV key ${JSON.stringify(name)} is not an environment variable name: it must be non-empty, without "=" or NUL`)
+    if (String(value).includes('\0')) fail(`ENV.${name} holds a NUL character, which no environment variable can`)
+  }
   for (const secret of Object.keys(config.SECRETS ?? {})) {
     if (/[/\\]/.test(secret) || secret === '..' || secret === '.') fail(`SECRETS key "${secret}" must be a plain file name`)
   }

@@ -15,6 +15,7 @@ interface Schema {
   minLength?: number
   minItems?: number
   minimum?: number
+  maximum?: number
   items?: Schema
   properties?: Record<string, Schema>
   patternProperties?: Record<string, Schema>
@@ -75,7 +76,9 @@ export function describe (schema: Schema, plural = false): string {
     if (schema.anyOf.every((branch) => 'const' in branch)) return words(schema.anyOf.map((branch) => JSON.stringify(branch.const)))
     return words(schema.anyOf.map((branch) => describe(branch, plural)))
   }
-  const atLeast = schema.minimum !== undefined ? `, ${schema.minimum} or more` : ''
+  const atLeast = schema.maximum !== undefined
+    ? `, ${schema.minimum ?? 'up'} to ${schema.maximum}`
+    : schema.minimum !== undefined ? `, ${schema.minimum} or more` : ''
   switch (schema.type) {
     case 'string': return schema.minLength !== undefined && schema.minLength > 0 ? a('a non-empty string', 'non-empty strings') : a('a string', 'strings')
     case 'array': return `${a('a ', '')}${schema.minItems !== undefined && schema.minItems > 0 ? 'non-empty ' : ''}${a('list', 'lists')} of ${describe(schema.items ?? {}, true)}`
