@@ -55,20 +55,25 @@ t.test('a pino or bunyan JSON line keeps its level, message and fields', async (
     { level: 'debug', message: 'by name, winston style', extra: true },
     { level: 'WARNING', msg: 'upper case name' },
     { level: 35, msg: 'between levels rounds down' },
-    { level: 30, msg: 'kept', message: 'both given', seq: 123, plugin: 'other', stream: 'x' }
+    { level: 30, msg: 'kept', message: 'both given', seq: 123, plugin: 'other', stream: 'x' },
+    { level: 'CRITICAL', msg: 'Python\'s name' },
+    { level: 'err', msg: 'syslog\'s name' },
+    { level: 'notice', msg: 'syslog\'s notice' },
+    { level: '50', msg: 'a number as text' }
   ]
   const source = lines.map((l) => `console.log(${JSON.stringify(JSON.stringify(l))})`).join(';')
   const pid = await runChild(hub, 'structured', ['-e', source])
   const records = retained(hub)
   t.equal(records.length, lines.length)
-  t.match(records[0], { level: 'warn', msg: 'pino warn', time: 1700000000000, hostname: 'h', user: { id: 7 }, plugin: 'structured', stream: 'stdout', pid })
-  t.match(records[1], { level: 'error', msg: 'bunyan error', time: Date.parse('2024-01-02T03:04:05.000Z'), name: 'app', v: 0, pid })
+  t.match(records[0], { level: 'warn', msg: 'pino warn', time: 1700000000000, hostname: 'h', user: { id: 7 }, plugin: 'structured', stream: 'stdout', pid, _pid: 999 })
+  t.match(records[1], { level: 'error', msg: 'bunyan error', time: Date.parse('2024-01-02T03:04:05.000Z'), name: 'app', v: 0, pid, _pid: 1 })
   t.match(records[2], { level: 'debug', msg: 'by name, winston style', extra: true })
   t.notOk('message' in records[2], 'message became msg')
   t.match(records[3], { level: 'warn', msg: 'upper case name' })
   t.match(records[4], { level: 'info', msg: 'between levels rounds down' })
-  t.match(records[5], { level: 'info', msg: 'kept', message: 'both given', plugin: 'structured', stream: 'stdout', pid })
-  t.equal(records[5].seq, hub.lastSeq, 'the line cannot set its own seq, plugin or stream')
+  t.match(records[5], { level: 'info', msg: 'kept', message: 'both given', plugin: 'structured', stream: 'stdout', pid, _seq: 123, _plugin: 'other', _stream: 'x' }, 'keys the record owns are kept with a leading underscore')
+  t.equal(records[5].seq, hub.lastSeq - 4, 'the line cannot set its own seq, plugin or stream')
+  t.same(records.slice(6).map((r) => r.level), ['fatal', 'error', 'info', 'error'], 'other loggers\' level names, and digits')
 })
 
 t.test('JSON that is not a log record, and broken JSON, are plain lines', async (t) => {

@@ -9,7 +9,7 @@ import { Type } from 'typebox'
 import { SkillError, type SkillContext } from 'aigis'
 
 export const SKILLS = ['greet', 'math.add', 'math.sum', 'VERSION', 'config', 'nothing', 'boom', 'teapot',
-  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth', 'spoof', 'pick']
+  'forever', 'aborted', 'nested.deep.value', 'logs', 'raw', 'chain', 'bigint', 'cycle', 'itself', 'depth', 'spoof', 'spoofMore', 'pick']
 
 export function greet (input: { name: string }, ctx: SkillContext) {
   ctx.log.info({ name: input.name }, 'greeting')
@@ -42,6 +42,12 @@ export function logs (_: unknown, ctx: SkillContext) {
   return abortReason
 }
 export function spoof (_: unknown, ctx: SkillContext) { ctx.log.info({ plugin: 'other', stream: 'stdout', seq: 1, pid: 7, kept: true }, 'spoofed fields') }
+export function spoofMore (_: unknown, ctx: SkillContext) {
+  ctx.log.error({ level: 10 }, 'an error with a level field')
+  ctx.log.warn({ time: 5, msg: 'a msg field' }, 'a warning with time and msg fields')
+  ctx.log.info({ msg: 'the message as a field' })
+  ctx.log.child({ plugin: 'other', level: 'debug' }).child({ stream: 'stdout', time: 1 }).error('from a child bound to other keys')
+}
 export const pick = (input: { color: string }) => input.color
 export function raw (input: unknown) { return { got: input === undefined ? 'undefined' : input } }
 export async function chain (_: unknown, ctx: SkillContext) {
@@ -134,6 +140,23 @@ t.test('logged fields named like the keys a record owns (plugin, stream, seq, pi
   const json = server.app.aigis.hub.entry(record.seq)!.json
   for (const key of ['plugin', 'stream', 'seq', 'pid']) t.notOk(new RegExp(`[{,]"${key}":`).test(json) && json.match(new RegExp(`[{,]"${key}":`, 'g'))!.length > 1, `one ${key} key`)
   t.same(server.app.aigis.hub.tail(5, { plugins: new Set(['other']) }), [], 'nothing filed under the plugin a field named')
+})
+
+t.test('so are level, time and msg fields (an error with level: 10 was dropped), and the keys a child logger binds', async (t) => {
+  await post('/skills/s/spoofMore')
+  const records = server.app.aigis.hub.tail(20, { plugins: new Set(['s']) })
+  const find = (msg: string): Record<string, unknown> | undefined => records.find((r) => r.msg === msg)
+  t.match(find('an error with a level field'), { level: 'error', _level: 10 })
+  const warning = find('a warning with time and msg fields')
+  t.match(warning, { level: 'warn', _time: 5, _msg: 'a msg field' })
+  t.ok((warning!.time as number) > 5, 'the record\'s own time')
+  t.match(find('the message as a field'), { level: 'info' }, 'a msg field alone is the message')
+  t.match(find('from a child bound to other keys'), { plugin: 's', stream: 'log', level: 'error', _plugin: 'other', _level: 'debug', _stream: 'stdout', _time: 1 })
+  for (const record of records.filter((r) => r.msg !== 'core plugin started')) {
+    const json = server.app.aigis.hub.entry(record.seq)!.json
+    for (const key of ['seq', 'time', 'level', 'plugin', 'stream', 'msg']) t.ok((json.match(new RegExp(`[{,]"${key}":`, 'g')) ?? []).length <= 1, `one ${key} key in ${json}`)
+  }
+  t.same(server.app.aigis.hub.tail(5, { plugins: new Set(['other']) }), [], 'nothing filed under other')
 })
 
 t.test('a body that fails the schema is a 400, with no type coercion', async (t) => {

@@ -387,6 +387,10 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const { level, time, msg, message, plugin: _plugin, stream: _stream, seq: _seq, pid: _pid, ...fields } = line
     const name = levelName(level)!
     if (msg !== undefined && message !== undefined) fields.message = message
+    // Keys the record owns are kept with a leading underscore, as ctx.log's are (see logger.ts).
+    for (const [key, value] of [['plugin', _plugin], ['stream', _stream], ['seq', _seq], ['pid', _pid]] as const) {
+      if (value !== undefined) fields[`_${key}`] = value
+    }
     return this.publish({ time: timeOf(time), level: name, plugin, stream, pid, msg: text(msg ?? message), ...fields })
   }
 

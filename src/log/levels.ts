@@ -25,7 +25,23 @@ export function isLevelName (name: unknown): name is LevelName {
   return typeof name === 'string' && Object.hasOwn(LEVELS, name)
 }
 
-/** The level name for a pino/bunyan numeric level, or a level given by name. */
+/** Level names other loggers write (Python's logging, syslog, winston, zap), as ours. */
+const ALIASES: Record<string, LevelName> = Object.assign(Object.create(null), {
+  warning: 'warn',
+  err: 'error',
+  critical: 'fatal',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+  emergency: 'fatal',
+  panic: 'fatal',
+  dpanic: 'fatal',
+  notice: 'info',
+  verbose: 'debug',
+  silly: 'trace'
+})
+
+/** The level name for a pino/bunyan numeric level (or its digits), or a level given by name (any case, common aliases). */
 export function levelName (level: unknown): LevelName | undefined {
   if (typeof level === 'number') {
     return NAMES_BY_VALUE.get(level) ?? nearestBelow(level)
@@ -33,7 +49,8 @@ export function levelName (level: unknown): LevelName | undefined {
   if (typeof level === 'string') {
     const lower = level.toLowerCase()
     if (isLevelName(lower)) return lower
-    if (lower === 'warning') return 'warn'
+    if (/^\d{1,3}$/.test(level)) return levelName(Number(level))
+    return ALIASES[lower]
   }
   return undefined
 }
