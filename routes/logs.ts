@@ -66,6 +66,8 @@ const logs: FastifyPluginAsyncTypebox = async (app) => {
       // One response per connection: ending it at shutdown closes the socket too.
       Connection: 'close'
     })
+    // A HEAD (Fastify answers it with the GET's handler) asks for the headers alone: a stream would never end.
+    if (request.method === 'HEAD') return void res.end()
     hub.streams.open(res, {
       filter: {
         plugins: plugin !== undefined ? new Set(plugin.split(',')) : undefined,

@@ -81,6 +81,15 @@ t.test('the stream opens at once, with headers that keep proxies from buffering 
   t.match(raw.text, /^: aigis log\nretry: \d+\n\n/, 'a comment and the reconnect delay come first')
 })
 
+t.test('HEAD /logs answers the headers and ends (a stream would never end)', async (t) => {
+  const server = await startServer(t)
+  const head = await fetch(`${server.url}/logs`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) })
+  t.equal(head.status, 200)
+  t.match(head.headers.get('content-type'), /^text\/event-stream/)
+  t.equal(await head.text(), '')
+  t.equal(server.app.aigis.hub.sseClients, 0, 'no stream was opened')
+})
+
 t.test('each record is an event: id = seq, event: log, data = the record as JSON', async (t) => {
   const server = await startServer(t)
   const { until, opened } = listen(t, `${server.url}/logs?plugin=worker`)
