@@ -78,7 +78,7 @@ t.test('a python program, where python3 is installed', { skip: which.sync('pytho
   t.match(stopped.body, { state: 'stopped', exitSignal: 'SIGTERM' })
 })
 
-t.test('a lifecycle request queued behind a DELETE of its plugin answers 404 and starts nothing', async (t) => {
+t.test('a lifecycle request or a second DELETE queued behind a DELETE of its plugin answers 404 and starts nothing', async (t) => {
   const server = await startServer(t, {
     config: '[external]\nslowstop = "plugins/slowstop"\n',
     // Ignores SIGTERM: each stop takes STOP_TIMEOUT, so the requests below queue up.
@@ -99,10 +99,12 @@ t.test('a lifecycle request queued behind a DELETE of its plugin answers 404 and
   })
   const removed = server.call('/plugins/slowstop', { method: 'DELETE' })
   await deleteArrived
+  const removedAgain = server.call('/plugins/slowstop', { method: 'DELETE' })
   const started = await server.call('/plugins/slowstop/start', { method: 'POST' })
   t.equal(started.status, 404, 'the start came after the delete')
   t.match(started.body, { code: 'AIGIS_PLUGIN_NOT_FOUND', plugin: 'slowstop' })
   t.equal((await removed).status, 204)
+  t.match(await removedAgain, { status: 404, body: { code: 'AIGIS_PLUGIN_NOT_FOUND' } }, 'a second DELETE queued behind the first finds nothing to delete')
   await restart
   t.equal((await server.call('/plugins/slowstop')).status, 404)
   // Counted by the server's own record: the restarted program may be stopped before it echoes.

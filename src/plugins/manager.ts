@@ -232,8 +232,9 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     const plugin = this.#get(name)
     this.#interrupt(plugin, 'the plugin was deleted', true)
     await this.#locked(plugin, async () => {
+      // Deleted by a request queued before this one: this one finds nothing to delete.
+      if (this.#plugins.get(name) !== plugin) throw Object.assign(new PluginNotFound(name), { plugin: name })
       await this.#stopRuntime(plugin)
-      if (this.#plugins.get(name) !== plugin) return // deleted by a request before this one
       this.#plugins.delete(name)
       await plugin.fetchDone()
       // One that could never load has no folder, and its name may not make a path.
