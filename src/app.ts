@@ -15,6 +15,7 @@ import { ErrorSchema } from './schemas/common.js'
 import { PluginStatusSchema } from './schemas/plugins.js'
 import { SkillInfoSchema } from './schemas/skills.js'
 import errorHandling, { clientErrorHandler, frameworkErrors, schemaErrorFormatter } from './error-handler.js'
+import { InvalidJson } from './errors.js'
 import swagger from './swagger.js'
 import auth, { PluginTokens } from './auth.js'
 import loadShedding, { type LoadSheddingOptions } from './load-shedding.js'
@@ -116,9 +117,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // __proto__/constructor poisoning checks; the body limit applies as before.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body.length === 0) done(null, undefined)
-    else parseJson(request, body as string, done)
+    if (body.length === 0) return done(null, undefined)
+    // Fastify's error says no more than "not valid JSON": said here is where it broke, or that it was refused for its keys.
+    parseJson(request, body as string, (err, value) => done(err === null ? null : new InvalidJson(whyNotJson(body as string)), value))
   })
+  // All JSON: a text/plain body, which Fastify would hand a skill as a string, is a 415 that says what to send.
+  app.removeContentTypeParser('text/plain')
 
   const skills = new SkillRegistry()
   // With auth on, each plugin's runtime gets a token of its own (see src/auth.ts).
@@ -193,4 +197,14 @@ function serverUrl (app: FastifyInstance): string {
   if (address === null || typeof address === 'string') return ''
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address
   return `http://${address.family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${address.port}`
+}
+
+/** Why a body Fastify's parser refused is not JSON it takes: JSON.parse's own words, or the keys that poison prototypes. */
+function whyNotJson (body: string): string {
+  try {
+    JSON.parse(body)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return 'it sets "__proto__" or "constructor.prototype", which are refused (prototype poisoning)'
 }

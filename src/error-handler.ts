@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { ExpectationFailed, HeadersTooLarge, RequestTimeout } from './errors.js'
+import { SKILL_ROUTE } from './skills/registry.js'
 import { errorMessage } from './skills/validator.js'
 
 // Fastify's own error codes, renamed into the AIGIS_* family clients match on.
@@ -60,8 +61,12 @@ function sendError (err: AigisError, request: FastifyRequest, reply: FastifyRepl
     message: shown ? messageOf(err, request) : 'Internal Server Error',
     code
   }
-  if (err.plugin !== undefined) body.plugin = err.plugin
-  if (err.skill !== undefined) body.skill = err.skill
+  // A call refused before its skill was looked up (a body too large, not JSON) still names the skill it was for.
+  const called = request.routeOptions.url === SKILL_ROUTE ? request.params as { plugin?: string, '*'?: string } : undefined
+  const plugin = err.plugin ?? called?.plugin
+  const skill = err.skill ?? called?.['*']
+  if (plugin !== undefined) body.plugin = plugin
+  if (skill !== undefined && skill !== '') body.skill = skill
   void reply.status(statusCode).send(body)
 }
 

@@ -190,10 +190,13 @@ t.test('a JSON content type with an empty body is no body: input undefined (SPEC
 t.test('malformed JSON is a 400, a body over the limit a 413', async (t) => {
   const bad = await post('/skills/s/greet', undefined, { body: '{"name": ', headers: { 'content-type': 'application/json' } })
   t.equal(bad.status, 400)
-  t.match(bad.body, { statusCode: 400, error: 'Bad Request', code: 'AIGIS_INVALID_JSON' })
+  t.match(bad.body, { statusCode: 400, error: 'Bad Request', code: 'AIGIS_INVALID_JSON', plugin: 's', skill: 'greet' }, 'it names the skill the call was for')
+  t.match(bad.body.message, /^Body is not valid JSON \(Content-Type is application\/json\): .*JSON/, 'and where the JSON broke')
+  const poisoned = await post('/skills/s/greet', undefined, { body: '{"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } })
+  t.match(poisoned.body, { statusCode: 400, code: 'AIGIS_INVALID_JSON', message: /it sets "__proto__" or "constructor\.prototype", which are refused/ })
   const big = await post('/skills/s/greet', { name: 'x'.repeat(5000) })
   t.equal(big.status, 413)
-  t.match(big.body, { statusCode: 413, code: 'AIGIS_BODY_TOO_LARGE' })
+  t.match(big.body, { statusCode: 413, code: 'AIGIS_BODY_TOO_LARGE', plugin: 's', skill: 'greet' })
 })
 
 t.test('a body that is not JSON (curl -d without a Content-Type sends a form) is a 415 that says what to send', async (t) => {
@@ -205,6 +208,8 @@ t.test('a body that is not JSON (curl -d without a Content-Type sends a form) is
     code: 'AIGIS_UNSUPPORTED_MEDIA_TYPE',
     message: "Unsupported Media Type: application/x-www-form-urlencoded. Send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')"
   })
+  const text = await post('/skills/s/greet', undefined, { body: '{"name":"Ada"}', headers: { 'content-type': 'text/plain' } })
+  t.match(text, { status: 415, body: { code: 'AIGIS_UNSUPPORTED_MEDIA_TYPE', plugin: 's', skill: 'greet', message: /^Unsupported Media Type: text\/plain\. Send JSON/ } }, 'text/plain too: all JSON')
   const none = await post('/skills/s/greet', undefined, { body: new Blob(['{"name":"Ada"}']) })
   t.equal(none.status, 415)
   t.match(none.body.message, /^Unsupported Media Type: a body without Content-Type\. Send JSON/)
