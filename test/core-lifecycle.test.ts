@@ -110,6 +110,10 @@ t.test('POST /plugins adds a plugin, DELETE removes it', async (t) => {
   t.equal((await server.call('/plugins/5')).status, 404)
   t.match(await add({ name: 'ghost', source: 'plugins/ghost' }), { status: 400, body: { code: 'AIGIS_INVALID_SOURCE', message: /does not exist/ } })
   t.equal((await server.call('/plugins/ghost')).status, 404, 'a plugin with a bad source is not kept')
+  // A folder that is no plugin is refused before anything is copied from it.
+  await writeFiles(server.dir, { 'notaplugin/big.bin': 'x'.repeat(1000) })
+  t.match(await add({ name: 'notaplugin', source: 'notaplugin' }), { status: 400, body: { code: 'AIGIS_INVALID_SOURCE', message: /AIGIS\.config does not exist, so .*notaplugin is not a plugin folder .*nothing was copied/ } })
+  t.notOk(existsSync(join(server.dir, 'data', 'ext', 'notaplugin')), 'nothing was copied')
   t.match(await add({ name: 'x' }), { status: 400, body: { code: 'AIGIS_INVALID_REQUEST' } })
   const badType = await add({ name: 'x', source: 'plugins/second', type: 'bogus' })
   t.match(badType, { status: 400, body: { code: 'AIGIS_INVALID_REQUEST', message: 'body/type must be one of: core, internal, external' } })

@@ -103,7 +103,7 @@ t.test('git pull never prompts for a password, like git clone', async (t) => {
 
 t.test('symlinks in a local source are copied as they are, and refreshed like files', async (t) => {
   const source = tempDir()
-  await writeFiles(source, { 'go.sh': 'echo go', 'lib/real.js': '' })
+  await writeFiles(source, { 'AIGIS/AIGIS.config': 'PLUGIN_TYPE = "core"\n', 'go.sh': 'echo go', 'lib/real.js': '' })
   symlinkSync('go.sh', join(source, 'golink'))
   symlinkSync('lib', join(source, 'liblink'))
   symlinkSync('/etc/hostname', join(source, 'absolute'))

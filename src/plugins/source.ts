@@ -89,6 +89,10 @@ async function copyLocal (plugin: string, from: string, root: string, manifest: 
   if (!info.isDirectory()) {
     throw new SourceFailed(`Plugin "${plugin}": source ${from} is a file, not a folder; a local source is the plugin's folder (the one holding AIGIS/AIGIS.config), a git source a URL or a path ending in .git`)
   }
+  // Checked before anything is copied: a folder that is no plugin (`/etc`, a typo'd parent) is not copied whole first.
+  if (await stat(join(from, 'AIGIS', 'AIGIS.config')).catch(() => undefined) === undefined) {
+    throw new SourceFailed(`Plugin "${plugin}": ${join(from, 'AIGIS', 'AIGIS.config')} does not exist, so ${from} is not a plugin folder (every plugin needs an AIGIS/AIGIS.config with at least PLUGIN_TYPE); nothing was copied`)
+  }
   const source = await realpath(from)
   const entries = await sourceEntries(source)
   const copied = new Set(entries.filter((e) => e.kind !== 'dir').map((e) => e.path))
