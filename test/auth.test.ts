@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { corePlugin, startServer, type TestContext, type TestServer } from './helper.js'
-import { internalPlugin, waitFor, waitForLog, waitForState } from './supervisor-helper.js'
+import { externalPlugin, internalPlugin, waitFor, waitForLog, waitForState } from './supervisor-helper.js'
 
 // Bearer auth: the admin token, public routes, plugin tokens and their scope,
 // and that no token ever reaches a log line.
@@ -141,6 +141,19 @@ t.test('a plugin token calls skills and reads, but cannot manage plugins', async
   // A removed plugin's token stops working.
   t.equal((await server.call('/plugins/caller', { method: 'DELETE', headers: ADMIN })).status, 204)
   t.equal((await server.call('/skills', { headers: { authorization: `Bearer ${fresh}` } })).status, 401)
+})
+
+t.test('an external program gets a plugin token too, and calls a skill over plain HTTP with it', async (t) => {
+  const program = externalPlugin('plugins/curl', 'LAUNCH = ["node", "main.mjs"]', {
+    'main.mjs': `
+      const token = process.env.AIGIS_TOKEN
+      const res = await fetch(process.env.AIGIS_URL + '/skills/hello/echo', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token }, body: '{"from":"curl"}' })
+      console.log(JSON.stringify({ level: 30, msg: 'called', status: res.status, answer: await res.json(), admin: token === ${JSON.stringify(TOKEN)} }))
+      setInterval(() => {}, 1000)
+    `
+  })
+  const server = await serve(t, program, '[external]\ncurl = "plugins/curl"\n')
+  t.match(await waitForLog(server.app, 'curl', 'called'), { status: 200, answer: { from: 'curl' }, admin: false })
 })
 
 t.test('no token appears in any log line, on stdout records or in the log files', async (t) => {

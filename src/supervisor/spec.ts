@@ -6,21 +6,24 @@ import type { ProcessSpec } from './child.js'
 /**
  * The environment every subprocess gets on top of the server's: its `ENV`
  * table, where to reach the server and who it is. The admin `AIGIS_TOKEN`
- * is always removed; an internal plugin gets a token of its own instead.
+ * is never passed on: with auth on, the plugin gets a token of its own
+ * instead (it may call skills and read, see auth.ts), so an external
+ * program can call skills over HTTP as an internal one does through the
+ * client.
  */
-export function processEnv (ctx: RuntimeContext, withToken: boolean): Record<string, string | undefined> {
+export function processEnv (ctx: RuntimeContext): Record<string, string | undefined> {
   return {
     ...ctx.config.env,
     AIGIS_URL: ctx.serverUrl(),
     AIGIS_PLUGIN: ctx.name,
-    AIGIS_TOKEN: withToken ? ctx.pluginToken : undefined
+    AIGIS_TOKEN: ctx.pluginToken
   }
 }
 
 /** An external plugin: its LAUNCH argv, run in ENTRYPOINT. */
 export function externalSpec (ctx: RuntimeContext): ProcessSpec {
   const [file, ...args] = ctx.config.launch!
-  return { file, args, cwd: ctx.config.entrypoint, env: processEnv(ctx, false) }
+  return { file, args, cwd: ctx.config.entrypoint, env: processEnv(ctx) }
 }
 
 /**
@@ -37,7 +40,7 @@ export function internalSpec (ctx: RuntimeContext): ProcessSpec {
     file: process.execPath,
     args: [...loader, runner, module, ctx.cacheDir],
     cwd: ctx.config.entrypoint,
-    env: processEnv(ctx, true)
+    env: processEnv(ctx)
   }
 }
 
