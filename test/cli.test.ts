@@ -95,7 +95,8 @@ t.test('defaults: config/config.aigis and .aigis under the working directory', a
 
 t.test('AIGIS_TOKEN turns auth on and is not passed on to plugins', async (t) => {
   const token = 'cli-token-0123456789abcdef'
-  const dir = await project(externalPlugin('plugins/envy', 'LAUNCH = ["sh", "-c", "echo token=${AIGIS_TOKEN:-none} file=${AIGIS_TOKEN_FILE:-none}; exec sleep 60"]'))
+  // It prints which token it got (never the token itself): the admin's, a plugin token of its own (auth is on), or none.
+  const dir = await project(externalPlugin('plugins/envy', `LAUNCH = ["sh", "-c", "case \\"$AIGIS_TOKEN\\" in ${token}) t=admin;; '') t=none;; *) t=own;; esac; echo token=$t file=\${AIGIS_TOKEN_FILE:-none}; exec sleep 60"]`))
   await writeFiles(dir, { 'config.aigis': '[core]\nhello = "plugins/hello"\n[external]\nenvy = "plugins/envy"\n' })
   const cli = await startCli(t, ['--config', join(dir, 'config.aigis'), '--data-dir', join(dir, 'data')], { env: { AIGIS_TOKEN: token } })
   t.equal((await call(cli.url, '/skills')).status, 401)
@@ -105,7 +106,7 @@ t.test('AIGIS_TOKEN turns auth on and is not passed on to plugins', async (t) =>
     return logs.status === 200 && logs.body.some((r: { msg: string }) => r.msg.startsWith('token='))
   })
   const logs = await call(cli.url, '/plugins/envy/logs', { headers: { authorization: `Bearer ${token}` } })
-  t.ok(logs.body.some((r: { msg: string }) => r.msg === 'token=none file=none'), 'the external plugin did not inherit the admin token')
+  t.ok(logs.body.some((r: { msg: string }) => r.msg === 'token=own file=none'), 'the external plugin got a token of its own, not the admin token')
   cli.child.kill('SIGTERM')
   t.equal((await cli.exited).code, 0)
   t.notMatch(cli.stdout(), token, 'the token is nowhere on stdout')

@@ -29,7 +29,6 @@ export interface ChildOutput {
 
 type ExitStatus = [code: number | null, signal: NodeJS.Signals | null]
 
-
 /**
  * One run of a supervised program, as the leader of its own process group,
  * with a run id of its own in its environment (see run-id.ts). Its stdout and
