@@ -104,6 +104,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // limit, and a client that sends less body than its Content-Length would hold its connection for good.
     // The responses are not limited (GET /logs streams for as long as the client reads).
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Node answers an HTTP/1.1 request without Host itself, an empty 400; the error handler's hook does, in the aigis shape.
+    http: { requireHostHeader: false },
     ajv: { customOptions: { removeAdditional: false } },
     // What Fastify's router and Node answer outside the root error handler
     // gets the aigis shape too; enum errors list the allowed values (see src/error-handler.ts).

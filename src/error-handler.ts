@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
-import { ExpectationFailed, HeadersTooLarge, RequestTimeout } from './errors.js'
+import { ExpectationFailed, HeadersTooLarge, MissingHost, RequestTimeout } from './errors.js'
 import { SKILL_ROUTE } from './skills/registry.js'
 import { errorMessage } from './skills/validator.js'
 
@@ -133,6 +133,11 @@ async function errorHandling (app: FastifyInstance): Promise<void> {
     const body = errorBody(417, err.message, err.code)
     response.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
     response.end(body)
+  })
+
+  // HTTP/1.1 requires a Host header; Node's own check is off (app.ts) so that the refusal comes in the aigis shape.
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new MissingHost()
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -17,6 +17,7 @@ export const PluginNotRunning = define('PLUGIN_NOT_RUNNING', 'Plugin "%s" is %s;
 export const InvalidTransition = define('INVALID_TRANSITION', 'Cannot %s plugin "%s" while it is %s.', 409)
 export const PluginExists = define('PLUGIN_EXISTS', 'A plugin named "%s" already exists; DELETE /plugins/%s first or pick another name.', 409)
 export const InvalidPluginName = define('INVALID_PLUGIN_NAME', 'Invalid plugin name %s: use only letters, digits, "_" and "-", at most 64 characters; "aigis" is reserved (the server\'s own name in the logs).', 400)
+export const MissingHost = define('INVALID_REQUEST', 'An HTTP/1.1 request needs a Host header.', 400)
 export const InvalidJson = define('INVALID_JSON', 'Body is not valid JSON (Content-Type is application/json): %s', 400)
 export const InvalidSkillInput = define('INVALID_SKILL_INPUT', 'Invalid input for skill "%s": %s', 400)
 export const SkillTimeout = define('SKILL_TIMEOUT', 'Skill "%s" did not answer within %s s (AIGIS_SKILL_TIMEOUT).', 504)

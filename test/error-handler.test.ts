@@ -105,6 +105,10 @@ t.test('what Node answers on its own (requests its parser refuses, an Expect it 
     t.equal(res.headers.connection, 'close', 'and the connection is closed')
     t.match(res.body, { statusCode: 400, error: 'Bad Request', code: 'AIGIS_INVALID_REQUEST', message: /^Malformed HTTP request \(HPE_[A-Z_]+\)$/ })
   }
+  const hostless = await raw(port, 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n')
+  t.equal(hostless.status, 400, 'an HTTP/1.1 request without Host')
+  t.match(hostless.body, { statusCode: 400, error: 'Bad Request', code: 'AIGIS_INVALID_REQUEST', message: 'An HTTP/1.1 request needs a Host header.' })
+  t.equal((await raw(port, 'GET /health HTTP/1.0\r\n\r\n')).status, 200, 'HTTP/1.0 needs none')
   const big = await raw(port, get('/health', `X-Big: ${'h'.repeat(64 * 1024)}\r\n`))
   t.equal(big.status, 431)
   t.match(big.body, { statusCode: 431, error: 'Request Header Fields Too Large', code: 'AIGIS_HEADERS_TOO_LARGE' })
