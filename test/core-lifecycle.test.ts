@@ -158,6 +158,27 @@ export const kinds = () => [typeof Type.Object, typeof SkillError]`
   t.equal(await ask('h'), 'h2', 'an edited helper it imports takes effect')
 })
 
+t.test('body schemas with the same $id, in two skills and again after a reload, each compile and validate', async (t) => {
+  const schema = (prop: string, type: string): string => `{ body: { $id: 'http://example.com/shared', type: 'object', properties: { ${prop}: { type: '${type}' } }, required: ['${prop}'] } }`
+  const server = await startServer(t, {
+    config: '[core]\nids = "plugins/ids"\n',
+    files: {
+      ...corePlugin('plugins/ids', `export const SKILLS = ['a', 'b']\nexport const a = (i: unknown) => i\nexport const b = (i: unknown) => i\nexport const SCHEMAS = { a: ${schema('a', 'number')}, b: ${schema('b', 'string')} }`),
+      ...corePlugin('plugins/same', `export const SKILLS = ['c']\nexport const c = (i: unknown) => i\nexport const SCHEMAS = { c: ${schema('c', 'boolean')} }`)
+    }
+  })
+  const call = async (plugin: string, skill: string, body: unknown): Promise<number> => (await server.call(`/skills/${plugin}/${skill}`, { method: 'POST', json: body })).status
+  t.equal(await call('ids', 'a', { a: 1 }), 200)
+  t.equal(await call('ids', 'a', { a: 'x' }), 400)
+  t.equal(await call('ids', 'b', { b: 'x' }), 200, 'the second schema with that $id compiles too')
+  t.equal(await call('ids', 'b', { b: 1 }), 400)
+  t.equal((await server.call('/plugins', { method: 'POST', json: { name: 'same', source: 'plugins/same' } })).status, 201)
+  t.equal(await call('same', 'c', { c: true }), 200, 'and another plugin\'s')
+  t.equal((await server.call('/plugins/ids/reload', { method: 'POST' })).status, 200)
+  t.equal(await call('ids', 'a', { a: 2 }), 200, 'after a reload')
+  t.equal(await call('ids', 'a', { a: 'x' }), 400)
+})
+
 t.test('a module with top-level await still loads', async (t) => {
   const server = await startServer(t, {
     config: '[core]\ntla = "plugins/tla"\n',

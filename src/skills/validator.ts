@@ -18,8 +18,18 @@ const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'
 export class SkillValidator {
   #ajv = withFormats(new Ajv({ coerceTypes: false, useDefaults: true, allErrors: false, strict: false }))
 
+  /**
+   * The schema is forgotten by Ajv once compiled: a schema's `$id` stayed
+   * registered for the server's life, so a reload (the same `$id` again) or
+   * another skill with that `$id` failed to compile, and every reload's
+   * schemas were kept in Ajv's cache for good.
+   */
   compile (schema: Record<string, unknown>): ValidateFunction {
-    return this.#ajv.compile(schema)
+    try {
+      return this.#ajv.compile(schema)
+    } finally {
+      this.#ajv.removeSchema(schema)
+    }
   }
 }
 
