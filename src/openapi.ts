@@ -5,9 +5,39 @@ type Document = Record<string, any>
 const ERROR_REF = { $ref: '#/components/schemas/Error' }
 const errorResponse = (description: string): Document => ({ description, content: { 'application/json': { schema: ERROR_REF } } })
 
+/** Keywords whose values are data, not schemas: a `$ref` key in them is not a reference. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
+
+/** `key` as a token of a JSON pointer in a URI fragment. */
+const pointerToken = (key: string): string => encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))
+
+/**
+ * `schema` as placed at `at` (a JSON pointer into the document): its local
+ * references (`#/$defs/X`) now point where it is. Pasted as they were, they
+ * pointed at the document's root, and one plugin's self-contained schema
+ * made the whole document invalid. A schema with an `$id` of its own is a
+ * resource of its own, and kept as it is.
+ */
+function placed (schema: unknown, at: string): unknown {
+  if (typeof schema !== 'object' || schema === null || '$id' in schema) return schema
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite)
+    if (typeof value !== 'object' || value === null) return value
+    const copy: Record<string, unknown> = {}
+    for (const [key, child] of Object.entries(value)) {
+      copy[key] = key === '$ref' && typeof child === 'string' && child.startsWith('#')
+        ? at + child.slice(1)
+        : DATA_KEYWORDS.has(key) ? child : rewrite(child)
+    }
+    return copy
+  }
+  return rewrite(schema)
+}
+
 /** The OpenAPI operation that documents one skill. */
 function skillOperation (skill: Skill): Document {
   const { schema } = skill
+  const at = `#/paths/${pointerToken(skill.path)}/post`
   const operation: Document = {
     operationId: skill.id,
     tags: [`skills: ${skill.plugin}`],
@@ -15,7 +45,7 @@ function skillOperation (skill: Skill): Document {
     responses: {
       200: {
         description: 'The skill\'s result, as JSON',
-        content: { 'application/json': { schema: schema.response ?? {} } }
+        content: { 'application/json': { schema: placed(schema.response ?? {}, `${at}/responses/200/content/application~1json/schema`) } }
       },
       ...(skill.kind === 'function' ? { 204: { description: 'The skill returned nothing' } } : {}),
       400: errorResponse('The body does not match the skill\'s schema, or is not JSON'),
@@ -30,7 +60,7 @@ function skillOperation (skill: Skill): Document {
   if (skill.kind === 'function') {
     operation.requestBody = {
       required: schema.body !== undefined,
-      content: { 'application/json': { schema: schema.body ?? {} } }
+      content: { 'application/json': { schema: placed(schema.body ?? {}, `${at}/requestBody/content/application~1json/schema`) } }
     }
   }
   return operation

@@ -33,7 +33,8 @@ t.test('a served document with every kind of skill schema validates', async (t) 
     config: '[core]\nkinds = "plugins/kinds"\n',
     files: corePlugin('plugins/kinds', `
       import { Type } from 'typebox'
-      export const SKILLS = ['plain', 'typed', 'nested.deep.skill', 'CONSTANT', 'union']
+      export const SKILLS = ['plain', 'typed', 'nested.deep.skill', 'CONSTANT', 'union', 'refs']
+      export function refs (input: unknown) { return input }
       export function plain (input: unknown) { return input }
       export function typed (input: { name: string }) { return { hello: input.name } }
       export const nested = { deep: { skill: () => 1 } }
@@ -46,13 +47,22 @@ t.test('a served document with every kind of skill schema validates', async (t) 
           response: Type.Object({ hello: Type.String() })
         },
         union: { body: Type.Union([Type.Object({ a: Type.Number() }), Type.Object({ b: Type.String() })]), response: Type.Union([Type.Null(), Type.Number()]) },
-        CONSTANT: { response: Type.Object({ a: Type.Array(Type.Integer()) }) }
+        CONSTANT: { response: Type.Object({ a: Type.Array(Type.Integer()) }) },
+        // Self-contained schemas with local references, a recursive one too.
+        refs: {
+          body: { type: 'object', $defs: { X: { type: 'string' } }, properties: { a: { $ref: '#/$defs/X' } }, required: ['a'] },
+          response: { type: 'object', properties: { child: { $ref: '#' } } }
+        }
       }
     `)
   })
   const doc = (await server.call('/openapi.json')).body
   await SwaggerParser.validate(structuredClone(doc))
-  for (const id of ['plain', 'typed', 'nested.deep.skill', 'CONSTANT', 'union']) t.ok(doc.paths[`/skills/kinds/${id}`]?.post, id)
+  for (const id of ['plain', 'typed', 'nested.deep.skill', 'CONSTANT', 'union', 'refs']) t.ok(doc.paths[`/skills/kinds/${id}`]?.post, id)
+  const refs = doc.paths['/skills/kinds/refs'].post
+  t.equal(refs.requestBody.content['application/json'].schema.properties.a.$ref, '#/paths/~1skills~1kinds~1refs/post/requestBody/content/application~1json/schema/$defs/X', 'a local $ref points where the schema is')
+  t.equal(refs.responses[200].content['application/json'].schema.properties.child.$ref, '#/paths/~1skills~1kinds~1refs/post/responses/200/content/application~1json/schema')
+  t.equal((await server.call('/skills/kinds/refs', { method: 'POST', json: { a: 1 } })).status, 400, 'the skill still validates with its own references')
 })
 
 t.test('sortKeys sorts object keys at every depth and keeps array order', async (t) => {
