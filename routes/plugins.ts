@@ -78,12 +78,12 @@ const plugins: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The plugin\'s last log records, oldest first',
       params: PluginNameParams,
       querystring: PluginLogsQuery,
-      response: { 200: Type.Array(Type.Object({}, { additionalProperties: true })), 404: ErrorRef }
+      response: { 200: Type.Array(Type.Object({}, { additionalProperties: true })), 400: ErrorRef, 404: ErrorRef }
     }
   }, async (request) => {
     const { name } = request.params
     manager.status(name) // 404 for an unknown plugin
-    return hub.tail(request.query.lines, { plugins: new Set([name]) })
+    return hub.tail(request.query.lines ?? 100, { plugins: new Set([name]) })
   })
 }
 

@@ -23,6 +23,9 @@ t.test('the committed document is valid OpenAPI 3 and documents every route and 
     t.ok(doc.paths[path], path)
   }
   t.equal(doc.paths['/skills/example/greet'].post.description, 'Say hello to someone')
+  const logs = doc.paths['/plugins/{name}/logs'].get
+  t.match(logs.parameters.find((p: { name: string }) => p.name === 'lines'), { required: false, schema: { default: 100 } }, 'lines is optional, 100 by default')
+  t.ok(logs.responses[400], 'and a bad one is a documented 400')
   t.same(doc.security, [{ bearerAuth: [] }])
   t.equal(doc.info.version, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version, 'the package version')
   t.notMatch(JSON.stringify(doc), /127\.0\.0\.1|localhost|\/tmp\/|aigis-openapi-/, 'no address or temp path in the document')

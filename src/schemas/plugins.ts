@@ -37,5 +37,5 @@ export const AddPluginBody = Type.Object({
 }, { additionalProperties: false })
 
 export const PluginLogsQuery = Type.Object({
-  lines: Type.Integer({ minimum: 0, maximum: 10000, default: 100, description: 'How many of the last records' })
+  lines: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 100, description: 'How many of the last records (default 100)' }))
 })
