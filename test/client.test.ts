@@ -48,7 +48,7 @@ t.test('calls skills by id and by property path; errors carry status, code and m
   t.match(await failure(aigis.call('nobody.greet')), { statusCode: 404, code: 'AIGIS_PLUGIN_NOT_FOUND' })
   t.match(await failure(aigis.greeter.teapot()), { statusCode: 418, message: 'short and stout' })
   t.match(await failure(aigis.greeter.crash()), { statusCode: 500, message: 'it broke' })
-  t.match(await failure(aigis.call('greeter')), { statusCode: undefined, message: /is not a skill id/ })
+  t.match(await failure(aigis.call('greeter')), { statusCode: undefined, code: 'AIGIS_INVALID_INPUT', message: /is not a skill id/ })
 
   await server.call('/plugins/greeter/stop', { method: 'POST' })
   t.match(await failure(aigis.greeter.greet({ name: 'x' })), { statusCode: 409, code: 'AIGIS_PLUGIN_NOT_RUNNING' })
@@ -91,6 +91,36 @@ t.test('an unreachable server is an AigisError without a status', async (t) => {
   const err = await connect({ url: `http://127.0.0.1:${port}` }).call('a.b').catch((e: unknown) => e)
   t.type(err, AigisError)
   t.match(err, { code: 'AIGIS_UNREACHABLE', statusCode: undefined, message: /^cannot reach aigis at http:\/\/127\.0\.0\.1:\d+: / })
+})
+
+t.test('answers that are not aigis\'s, and the client\'s own failures, are AigisErrors with codes of their own', async (t) => {
+  const hung: Array<() => void> = []
+  const fake = createServer((req, res) => {
+    if (req.url === '/skills/slow/x') return void hung.push(() => res.end())
+    if (req.url === '/skills/portal/x') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Captive portal</html>')
+    if (req.url === '/skills/broken/x') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"broken": ')
+    if (req.url === '/skills/moved/x') return void res.writeHead(302, { location: '/elsewhere' }).end()
+    res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 409, code: 'AIGIS_PLUGIN_NOT_RUNNING', message: 'stopped', plugin: 'p' }))
+  })
+  fake.listen(0, '127.0.0.1')
+  await once(fake, 'listening')
+  t.teardown(() => { for (const end of hung) end(); fake.close() })
+  const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`
+  const aigis = connect({ url, timeout: 500 })
+  const failure = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => { throw new Error('expected the call to fail') }, (err: unknown) => err)
+
+  t.match(await failure(aigis.call('portal.x')), { statusCode: 200, code: 'AIGIS_BAD_RESPONSE', message: /answered portal\.x with 200 and a body that is not JSON \(text\/html\).*is AIGIS_URL the aigis server\?/ })
+  t.match(await failure(aigis.call('broken.x')), { statusCode: 200, code: 'AIGIS_BAD_RESPONSE' })
+  t.match(await failure(aigis.call('moved.x')), { statusCode: 302, code: 'AIGIS_BAD_RESPONSE', message: /a redirect \(302 to \/elsewhere\)/ }, 'a redirect is not followed')
+  t.match(await failure(aigis.call('slow.x')), { statusCode: undefined, code: 'AIGIS_CLIENT_TIMEOUT', message: /did not answer slow\.x within 500 ms/ })
+  t.match(await failure(aigis.call('p.x')), { statusCode: 409, code: 'AIGIS_PLUGIN_NOT_RUNNING', plugin: 'p', skill: 'p.x' }, 'the plugin the server names')
+  const cyclic: Record<string, unknown> = {}
+  cyclic.self = cyclic
+  t.match(await failure(aigis.call('p.x', cyclic)), { statusCode: undefined, code: 'AIGIS_INVALID_INPUT', message: /the input of p\.x cannot be sent as JSON/ }, 'nothing was sent')
+  t.match(await failure(aigis.call('p.x', { n: 1n })), { code: 'AIGIS_INVALID_INPUT' })
+  t.match(await failure(aigis.call('nodot')), { code: 'AIGIS_INVALID_INPUT', message: /is not a skill id/ })
+  t.throws(() => connect({ url: 'not a url' }), /"not a url" is not an http\(s\) URL/)
+  t.throws(() => connect({ url: 'ftp://host' }), /is not an http\(s\) URL/)
 })
 
 t.test('any Node program can use the compiled client, with no loader', async (t) => {
