@@ -83,6 +83,7 @@ const skills: FastifyPluginAsyncTypebox = async (app) => {
     onError: (request, _reply, err, done) => {
       const skill = registry.get(request.params.plugin, request.params['*'])
       if (skill !== undefined) calls.count(skill, statusOf(err))
+      else calls.countKnown(`${request.params.plugin}.${request.params['*']}`, statusOf(err))
       done()
     }
   }, (request, reply) => {

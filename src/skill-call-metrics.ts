@@ -63,6 +63,17 @@ export class SkillCallMetrics {
     this.#count(this.#seriesOf(skill), status)
   }
 
+  /**
+   * A call of skill `id` answered `status` while the skill is not
+   * registered (its plugin stopped, failed, or being reloaded): counted when
+   * the skill has series already, so an outage shows in its error rate;
+   * never a new series (a name nobody knows adds none).
+   */
+  countKnown (id: string, status: number): void {
+    const s = this.#series.get(id)
+    if (s !== undefined) this.#count(s, status)
+  }
+
   #seriesOf (skill: Skill): SkillSeries {
     let s = this.#series.get(skill.id)
     if (s === undefined) {

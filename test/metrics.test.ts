@@ -102,6 +102,15 @@ t.test('a call refused before the skill ran is counted with its status, without 
   t.equal(value(samples, 'aigis_skill_errors_total', { ...boom, status: '400' }), 1, 'the malformed body')
   t.equal(value(samples, 'aigis_skill_errors_total', { ...boom, status: '500' }), 1)
   t.equal(value(samples, 'aigis_skill_duration_seconds_count', boom), 1, 'only the call that reached the skill has a duration')
+
+  // Its plugin stopped: its calls are 409s, counted against the skill (an outage shows in its error rate); a name nobody knows adds nothing.
+  t.equal((await server.call('/plugins/hello/stop', { method: 'POST' })).status, 200)
+  t.equal((await server.call('/skills/hello/boom', { method: 'POST' })).status, 409)
+  t.equal((await server.call('/skills/hello/never', { method: 'POST' })).status, 409)
+  const stopped = await scrape(server)
+  t.equal(value(stopped, 'aigis_skill_errors_total', { ...boom, status: '409' }), 1)
+  t.equal(value(stopped, 'aigis_skill_calls_total', boom), 3)
+  t.notOk(stopped.some((s) => s.labels.skill === 'never'), 'no series for a skill never seen')
 })
 
 t.test('plugin states follow the plugin, and a removed plugin\'s series go', async (t) => {
