@@ -184,6 +184,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       markLoaded()
     })
   })
+  // A deleted plugin's log file is closed (its last records written first): an open file each stayed for the server's life.
+  plugins.on('removed', (name) => { void logFiles.closePlugin(name) })
   app.addHook('onClose', async () => {
     await plugins.stopAll()
     // The last record of a shutdown, said before the files close so that it is in them too.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corePlugin, startServer, writeFiles } from './helper.js'
 import { until } from './cli-helper.js'
@@ -177,6 +177,22 @@ t.test('body schemas with the same $id, in two skills and again after a reload, 
   t.equal((await server.call('/plugins/ids/reload', { method: 'POST' })).status, 200)
   t.equal(await call('ids', 'a', { a: 2 }), 200, 'after a reload')
   t.equal(await call('ids', 'a', { a: 'x' }), 400)
+})
+
+t.test('a deleted plugin\'s log file is written to the end and closed: adding and deleting plugins leaves no file open', async (t) => {
+  const server = await startServer(t, { files: corePlugin('plugins/p', 'export const SKILLS = ["a"]\nexport const a = 1') })
+  const logs = join(server.dir, 'data', 'logs')
+  const openLogFiles = (): string[] => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } }).filter((path) => path.startsWith(logs + '/') && !path.endsWith('aigis.log'))
+  for (const name of ['churn1', 'churn2', 'churn3']) {
+    t.equal((await server.call('/plugins', { method: 'POST', json: { name, source: 'plugins/p' } })).status, 201)
+    t.equal((await server.call(`/plugins/${name}`, { method: 'DELETE' })).status, 204)
+  }
+  await until('the files to be closed', () => openLogFiles().length === 0).catch(() => {})
+  t.same(openLogFiles(), [], 'no plugin\'s log file is open')
+  for (const name of ['churn1', 'churn2', 'churn3']) t.match(readFileSync(join(logs, `${name}.log`), 'utf8'), /"msg":"removed"/, `${name}: its last record is in its file`)
+  // The name again: its file opens again.
+  t.equal((await server.call('/plugins', { method: 'POST', json: { name: 'churn1', source: 'plugins/p' } })).status, 201)
+  t.equal((await server.call('/skills/churn1/a', { method: 'POST' })).body, 1)
 })
 
 t.test('a module with top-level await still loads', async (t) => {

@@ -101,14 +101,32 @@ export class LogFiles {
     this.#closed = true
     this.#hub.flush()
     this.#stopReading()
-    await Promise.all([...this.#files.values()].map(async (file) => {
-      if (file.failed || file.stream.destroyed) return
-      const finished = once(file.stream, 'finish').catch(() => {})
-      // What waits for the write under way goes first; end() then follows every write.
-      const rest = file.writer.takePending()
-      if (rest !== undefined) file.stream.write(rest)
-      file.stream.end()
-      await finished
-    }))
+    await Promise.all([...this.#files.values()].map(async (file) => await this.#end(file)))
+  }
+
+  /**
+   * Writes a deleted plugin's pending records and closes its file: each
+   * plugin added and deleted kept a file descriptor open for the server's
+   * life, and enough of them ran the server out of descriptors. A record
+   * that comes for the name later opens the file again.
+   */
+  async closePlugin (plugin: string): Promise<void> {
+    this.#hub.flush()
+    const name = fileName(plugin)
+    const file = this.#files.get(name)
+    if (file === undefined) return
+    this.#files.delete(name)
+    this.#byPlugin = this.#byPlugin.map((f) => f === file ? undefined : f)
+    await this.#end(file)
+  }
+
+  async #end (file: LogFile): Promise<void> {
+    if (file.failed || file.stream.destroyed) return
+    const finished = once(file.stream, 'finish').catch(() => {})
+    // What waits for the write under way goes first; end() then follows every write.
+    const rest = file.writer.takePending()
+    if (rest !== undefined) file.stream.write(rest)
+    file.stream.end()
+    await finished
   }
 }
