@@ -195,6 +195,20 @@ t.test('a deleted plugin\'s log file is written to the end and closed: adding an
   t.equal((await server.call('/skills/churn1/a', { method: 'POST' })).body, 1)
 })
 
+t.test('a POST /plugins of a name being deleted is a 409 or a fresh plugin, never a plugin copied into the folder being deleted', async (t) => {
+  const server = await startServer(t, { files: corePlugin('plugins/p', 'export const SKILLS = ["a"]\nexport const a = 1') })
+  const add = async (): Promise<{ status: number, body: any }> => await server.call('/plugins', { method: 'POST', json: { name: 'racer', source: 'plugins/p' } })
+  t.equal((await add()).status, 201)
+  for (let i = 0; i < 10; i++) {
+    const [removed, added] = await Promise.all([server.call('/plugins/racer', { method: 'DELETE' }), add()])
+    t.equal(removed.status, 204, `round ${i}: DELETE`)
+    if (added.status === 201) t.match(added.body, { state: 'running', type: 'core' }, `round ${i}: added after the delete, whole`)
+    else t.match(added, { status: 409, body: { code: 'AIGIS_PLUGIN_EXISTS' } }, `round ${i}: refused while the name was taken`)
+    if (added.status !== 201) t.equal((await add()).status, 201)
+  }
+  t.equal((await server.call('/skills/racer/a', { method: 'POST' })).body, 1)
+})
+
 t.test('a module with top-level await still loads', async (t) => {
   const server = await startServer(t, {
     config: '[core]\ntla = "plugins/tla"\n',

@@ -235,10 +235,11 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
       // Deleted by a request queued before this one: this one finds nothing to delete.
       if (this.#plugins.get(name) !== plugin) throw Object.assign(new PluginNotFound(name), { plugin: name })
       await this.#stopRuntime(plugin)
-      this.#plugins.delete(name)
       await plugin.fetchDone()
       // One that could never load has no folder, and its name may not make a path.
       if (plugin.unloadable === undefined) await removeRuntimeFolder(this.#options.dataDir, name)
+      // The name is free only once its folder is gone: a POST /plugins of it meanwhile (a 409 now) copied into the folder being deleted.
+      this.#plugins.delete(name)
       plugin.log.shutdown('removed')
       this.emit('removed', name)
     })
