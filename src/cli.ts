@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { MAX_TIMEOUT_MS } from './config/limits.js'
 import { errorMessage } from './errors.js'
+import { maxConnections } from './fd-limit.js'
 import { LogHub } from './log/hub.js'
 import { SERVER_PLUGIN } from './log/record.js'
 import { logToStdout } from './log/stdout.js'
@@ -99,6 +100,11 @@ function handleFaults (app: FastifyInstance, fail: (err: unknown) => void): void
   })
   process.on('uncaughtException', (err) => {
     const owner = plugins.faultOwner(err)
+    // Out of file descriptors (too many connections, plugins, files) is the machine's limit, not broken state: said, and the server goes on.
+    const code = (err as NodeJS.ErrnoException).code
+    if (owner === undefined && (code === 'EMFILE' || code === 'ENFILE')) {
+      return logger.error(fields(err), `out of file descriptors (${code}): ${errorMessage(err)}; the server goes on, refusing what needs one. Raise the limit (ulimit -n, systemd LimitNOFILE, docker --ulimit nofile) or lower the load`)
+    }
     if (owner === undefined) return fail(err)
     owner.log.error(fields(err), `an exception escaped plugin ${owner.name}'s code (a timer or an event listener): ${errorMessage(err)}; the server goes on. Catch it in the plugin; reload it (POST /plugins/${owner.name}/reload) if it no longer works`)
   })
@@ -137,6 +143,8 @@ async function main (): Promise<void> {
   for (const warning of warnings) app.aigis.logger.warn(warning)
   handleFaults(app, handleShutdown(app, settings, detachStdout))
 
+  const cap = maxConnections()
+  if (cap !== undefined) app.server.maxConnections = Math.max(1, cap)
   try {
     await app.listen({ host: settings.host, port: settings.port })
   } catch (err) {

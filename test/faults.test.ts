@@ -1,6 +1,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { maxConnectionsFor } from '../src/fd-limit.js'
 import { ownerOfStack } from '../src/plugins/stack-owner.js'
 import { call, corePlugin, tempDir, writeFiles } from './helper.js'
 import { startCli, until } from './cli-helper.js'
@@ -23,12 +24,29 @@ t.test('whose code threw: the first frame with a file decides', async (t) => {
   t.equal(ownerOfStack('Error: ENOENT: no such file or directory, open \'x\'', ROOTS), undefined, 'no frames at all')
 })
 
+t.test('connections are capped below the file descriptor limit, with room kept for plugins and files', async (t) => {
+  const limits = (soft: string): string => `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                 ${soft}                 files     \n`
+  t.equal(maxConnectionsFor(limits('1024')), 768)
+  t.equal(maxConnectionsFor(limits('256')), 128)
+  t.equal(maxConnectionsFor(limits('100')), 50)
+  t.equal(maxConnectionsFor(limits('1048576')), 786432)
+  t.equal(maxConnectionsFor(limits('unlimited')), undefined)
+  t.equal(maxConnectionsFor(''), undefined)
+})
+
 t.test('a core plugin\'s stray rejection or throw is logged as the plugin\'s and the server goes on; the server\'s own exception ends it, exit 1', async (t) => {
   const dir = tempDir('aigis-faults-')
   await writeFiles(dir, {
     'config.aigis': '[core]\nsloppy = "plugins/sloppy"\n',
     ...corePlugin('plugins/sloppy', `
-      export const SKILLS = ['reject', 'rejectText', 'throwInTimer', 'throwInListener', 'throwLater', 'serverFault', 'ok']
+      export const SKILLS = ['reject', 'rejectText', 'throwInTimer', 'throwInListener', 'throwLater', 'outOfDescriptors', 'serverFault', 'ok']
+      // As Node's own code throws it when the process is out of descriptors: no frame of the plugin.
+      export async function outOfDescriptors () {
+        const err = Object.assign(new Error('EMFILE: too many open files, uv_resident_set_memory'), { code: 'EMFILE' })
+        err.stack = 'Error: EMFILE: too many open files, uv_resident_set_memory\\n    at process.memoryUsage (node:internal/process/per_thread:168:5)'
+        setTimeout(() => { throw err }, 1)
+        return 'done'
+      }
       export async function reject () { void Promise.reject(new Error('nobody awaited me')); return 'done' }
       export async function rejectText () { void Promise.reject('a bare string'); return 'done' }
       export async function throwInTimer () { setTimeout(() => { JSON.parse('{') }, 1); return 'done' }
@@ -68,6 +86,8 @@ t.test('a core plugin\'s stray rejection or throw is logged as the plugin\'s and
   t.match(await logged(/JSON/), { level: 'error', plugin: 'sloppy', msg: /^an exception escaped plugin sloppy's code .*the server goes on.*POST \/plugins\/sloppy\/reload/, err: { type: 'SyntaxError' } })
   t.equal(await skill('throwInListener'), 'done')
   t.match(await logged(/thrown by an abort listener/), { level: 'error', plugin: 'sloppy' })
+  t.equal(await skill('outOfDescriptors'), 'done')
+  t.match(await logged(/^out of file descriptors/), { level: 'error', plugin: 'aigis', msg: /\(EMFILE\).*the server goes on.*Raise the limit/ })
 
   // A deleted plugin's timer still runs its code: still the plugin's.
   t.equal(await skill('throwLater'), 'done')
