@@ -80,10 +80,12 @@ const plugins: FastifyPluginAsyncTypebox = async (app) => {
       querystring: PluginLogsQuery,
       response: { 200: Type.Array(Type.Object({}, { additionalProperties: true })), 400: ErrorRef, 404: ErrorRef }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { name } = request.params
     manager.status(name) // 404 for an unknown plugin
-    return hub.tail(request.query.lines ?? 100, { plugins: new Set([name]) })
+    // The records' own JSON, joined (Fastify sends a string as it is; the cast is for the type provider, which knows only the schema): 10,000 of them parsed and serialized again held the event loop ~100 ms a request.
+    const records = hub.tailJson(request.query.lines ?? 100, { plugins: new Set([name]) })
+    return await reply.type('application/json; charset=utf-8').send(`[${records.join(',')}]` as unknown as object[])
   })
 }
 

@@ -587,13 +587,18 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
    * latest records evicted from the ring, see #evicted).
    */
   tail (count: number, filter: LogFilter = {}): LogRecord[] {
-    const records: LogRecord[] = this.tailSeqs(count, filter).map((seq) => JSON.parse(this.jsonAt(seq)))
+    return this.tailJson(count, filter).map((json) => JSON.parse(json))
+  }
+
+  /** Like `tail`, as each record's JSON text: a large tail is sent without parsing and serializing every record again. */
+  tailJson (count: number, filter: LogFilter = {}): string[] {
+    const records = this.tailSeqs(count, filter).map((seq) => this.jsonAt(seq))
     const archive = filter.plugins?.size === 1 ? this.#plugins.get([...filter.plugins][0])?.archive : undefined
     if (archive === undefined || records.length >= count) return records
-    const older: LogRecord[] = []
+    const older: string[] = []
     for (let i = archive.length - 1; i >= 0 && older.length + records.length < count; i--) {
       const record = JSON.parse(archive[i]) as LogRecord
-      if ((filter.stream === undefined || record.stream === filter.stream) && LEVELS[record.level] >= (filter.minLevel ?? 0)) older.push(record)
+      if ((filter.stream === undefined || record.stream === filter.stream) && LEVELS[record.level] >= (filter.minLevel ?? 0)) older.push(archive[i])
     }
     return [...older.reverse(), ...records]
   }
