@@ -13,7 +13,7 @@ function define (code: string, message: string, statusCode?: number): FastifyErr
 export const PluginNotFound = define('PLUGIN_NOT_FOUND', 'No plugin named "%s". GET /plugins lists the plugins.', 404)
 export const SkillNotFound = define('SKILL_NOT_FOUND', 'Plugin "%s" has no skill "%s". GET /skills lists the skills.', 404)
 export const PluginStoppedDuringCall = define('PLUGIN_STOPPED', 'Plugin "%s" was stopped (or reloaded) while skill "%s" ran; call it again once the plugin runs.', 409)
-export const PluginNotRunning = define('PLUGIN_NOT_RUNNING', 'Plugin "%s" is %s; start it with POST /plugins/%s/start.', 409)
+export const PluginNotRunning = define('PLUGIN_NOT_RUNNING', 'Plugin "%s" is %s; %s.', 409)
 export const InvalidTransition = define('INVALID_TRANSITION', 'Cannot %s plugin "%s" while it is %s.', 409)
 export const PluginExists = define('PLUGIN_EXISTS', 'A plugin named "%s" already exists; DELETE /plugins/%s first or pick another name.', 409)
 export const InvalidPluginName = define('INVALID_PLUGIN_NAME', 'Invalid plugin name %s: use only letters, digits, "_" and "-", at most 64 characters; "aigis" is reserved (the server\'s own name in the logs).', 400)

@@ -69,6 +69,7 @@ export const hi = () => 'fixed'`
   t.equal((await post('/plugins/second/stop')).status, 409, 'stopped now')
 
   await importing('third')
+  t.match(await post('/skills/third/hi'), { status: 409, body: { code: 'AIGIS_PLUGIN_NOT_RUNNING', message: 'Plugin "third" is starting; call again once it runs.' } }, 'a call while it loads: wait, not start it')
   t.match(await post('/plugins/third/start'), { status: 409, body: { code: 'AIGIS_INVALID_TRANSITION', message: /while it is starting/ } })
   t.equal((await call(url, '/plugins/third', { method: 'DELETE' })).status, 204)
   t.equal((await call(url, '/plugins/third')).status, 404)

@@ -266,7 +266,7 @@ t.test('a stopped plugin answers 409; started again it answers', async (t) => {
   t.equal((await post('/plugins/s/stop')).status, 200)
   const res = await post('/skills/s/greet', { name: 'x' })
   t.equal(res.status, 409)
-  t.match(res.body, { code: 'AIGIS_PLUGIN_NOT_RUNNING', plugin: 's' })
+  t.match(res.body, { code: 'AIGIS_PLUGIN_NOT_RUNNING', plugin: 's', message: 'Plugin "s" is stopped; start it with POST /plugins/s/start.' })
   t.equal((await post('/plugins/s/start')).status, 200)
   t.equal((await post('/skills/s/greet', { name: 'x' })).status, 200)
 })

@@ -79,7 +79,9 @@ export class SkillService {
     const state = this.#pluginState(plugin)
     if (state === undefined) throw tag(new PluginNotFound(plugin), plugin, name)
     if (state !== 'running') {
-      throw tag(new PluginNotRunning(plugin, state, plugin), plugin, name)
+      // What to do depends on the state: a plugin on its way up needs only time.
+      const next = state === 'starting' || state === 'backoff' ? 'call again once it runs' : `start it with POST /plugins/${plugin}/start`
+      throw tag(new PluginNotRunning(plugin, state, next), plugin, name)
     }
     throw tag(new SkillNotFound(plugin, name), plugin, name)
   }
