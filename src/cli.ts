@@ -86,8 +86,9 @@ function handleShutdown (app: FastifyInstance, settings: Settings, detachStdout:
  * goes on: the code that made it has moved on, nothing was left half-done.
  * An exception thrown out of a plugin's own code (in a timer, an event
  * listener) is logged as the plugin's, and the server goes on too: one
- * plugin's bug does not take down every other. Any other exception is the
- * server's own, and `fail` shuts it down.
+ * plugin's bug does not take down every other. Running out of file
+ * descriptors is logged too. Any other exception is the server's own, and
+ * `fail` shuts it down.
  */
 function handleFaults (app: FastifyInstance, fail: (err: unknown) => void): void {
   const { plugins, logger } = app.aigis
