@@ -136,8 +136,9 @@ async function errorHandling (app: FastifyInstance): Promise<void> {
   })
 
   // HTTP/1.1 requires a Host header; Node's own check is off (app.ts) so that the refusal comes in the aigis shape.
-  app.addHook('onRequest', async (request) => {
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new MissingHost()
+  // A callback hook, not an async one: it runs on every request, skill calls included, and costs no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.raw.httpVersion === '1.1' && request.headers.host === undefined ? new MissingHost() : undefined)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,12 +1,10 @@
 import type { Skill } from './skills/registry.js'
+import { DATA_KEYWORDS } from './skills/validator.js'
 
 type Document = Record<string, any>
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' }
 const errorResponse = (description: string): Document => ({ description, content: { 'application/json': { schema: ERROR_REF } } })
-
-/** Keywords whose values are data, not schemas: a `$ref` key in them is not a reference. */
-const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
 
 /** `key` as a token of a JSON pointer in a URI fragment. */
 const pointerToken = (key: string): string => encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))

@@ -388,9 +388,10 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const name = levelName(level)!
     if (msg !== undefined && message !== undefined) fields.message = message
     // Keys the record owns are kept with a leading underscore, as ctx.log's are (see logger.ts).
-    for (const [key, value] of [['plugin', _plugin], ['stream', _stream], ['seq', _seq], ['pid', _pid]] as const) {
-      if (value !== undefined) fields[`_${key}`] = value
-    }
+    if (_plugin !== undefined) fields._plugin = _plugin
+    if (_stream !== undefined) fields._stream = _stream
+    if (_seq !== undefined) fields._seq = _seq
+    if (_pid !== undefined) fields._pid = _pid
     return this.publish({ time: timeOf(time), level: name, plugin, stream, pid, msg: text(msg ?? message), ...fields })
   }
 

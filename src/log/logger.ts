@@ -6,7 +6,7 @@ import { SERVER_PLUGIN } from './record.js'
 export type AigisLogger = Logger<'boot' | 'shutdown'>
 
 /** Keys of a record the hub, pino and the logger's bindings own. */
-export const OWN_KEYS: readonly string[] = ['seq', 'time', 'level', 'plugin', 'stream', 'pid']
+const OWN_KEYS: readonly string[] = ['seq', 'time', 'level', 'plugin', 'stream', 'pid']
 
 /**
  * A logged object's fields (or a child logger's bindings), with any that

@@ -232,8 +232,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     const plugin = this.#get(name)
     this.#interrupt(plugin, 'the plugin was deleted', true)
     await this.#locked(plugin, async () => {
-      // Deleted by a request queued before this one: this one finds nothing to delete.
-      if (this.#plugins.get(name) !== plugin) throw Object.assign(new PluginNotFound(name), { plugin: name })
+      this.#stillListed(plugin)
       await this.#stopRuntime(plugin)
       await plugin.fetchDone()
       // One that could never load has no folder, and its name may not make a path.
@@ -320,6 +319,15 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
     return plugin
   }
 
+  /**
+   * Throws PluginNotFound unless `plugin` is still the one listed under its
+   * name: a request queued behind a DELETE finds nothing to act on (a start
+   * would load a plugin nobody lists, a second DELETE delete nothing).
+   */
+  #stillListed (plugin: ManagedPlugin): void {
+    if (this.#plugins.get(plugin.name) !== plugin) throw Object.assign(new PluginNotFound(plugin.name), { plugin: plugin.name })
+  }
+
   #track (name: string, type: PluginType | null, source: string): ManagedPlugin {
     const plugin = new ManagedPlugin(name, type, source, this.#options.pluginLogger(name))
     this.#plugins.set(name, plugin)
@@ -330,8 +338,7 @@ export class PluginManager extends EventEmitter<{ state: [PluginStatus], removed
   async #lifecycle (name: string, action: Action, work: (plugin: ManagedPlugin) => Promise<unknown>, interrupted = false): Promise<PluginStatus> {
     const plugin = this.#get(name)
     await this.#locked(plugin, async () => {
-      // Deleted by a request queued before this one: there is nothing left to act on (a start would load a plugin nobody lists).
-      if (this.#plugins.get(name) !== plugin) throw Object.assign(new PluginNotFound(name), { plugin: name })
+      this.#stillListed(plugin)
       if (interrupted && plugin.state === 'stopped') return
       if (!ALLOWED[action].has(plugin.state)) {
         throw Object.assign(new InvalidTransition(action, name, plugin.state), { plugin: name })

@@ -5,8 +5,8 @@ const withFormats = formats.default
 /** The string formats SkillValidator enforces (any other is a mistake: Ajv would only warn on stderr and not check it); made when a schema first names a format, not when the server starts. */
 let knownFormats: Set<string> | undefined
 const isKnownFormat = (name: string): boolean => (knownFormats ??= new Set(Object.keys(withFormats(new Ajv({ strict: false })).formats))).has(name)
-/** Keywords whose values are data, not schemas: a `format` key in them is not the keyword. */
-const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
+/** JSON Schema keywords whose values are data, not schemas: a `format` or `$ref` key in them is not the keyword. */
+export const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example'])
 
 /**
  * Compiles request body schemas: skills' and POST /plugins'. Strict on purpose: no type coercion
