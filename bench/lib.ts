@@ -33,6 +33,11 @@ ${names.slice(1).map((n) => `  ${n}: { description: 'skill ${n}', body: Type.Obj
 `)
 }
 
+/** A module of the build, as a string literal for the import of a generated server script. */
+export function distModule (path: string): string {
+  return JSON.stringify(join(root, 'dist', path))
+}
+
 /** The JSON body every skill-call bench posts. */
 export const BODY = JSON.stringify({ hello: 'world', n: 42, list: [1, 2, 3], nested: { ok: true } })
 
@@ -47,7 +52,7 @@ console.log(JSON.stringify({ port: app.server.address().port }))`
 /** The built aigis app (dist/) on `config`; prints its port and skill count once the plugins are loaded. */
 export function aigisServer (options: { config: string, dataDir: string, token?: string }): string {
   return `
-import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
+import { buildApp } from ${distModule('src/app.js')}
 const app = await buildApp(${JSON.stringify(options)})
 await app.listen({ port: 0, host: '127.0.0.1' })
 await app.aigis.loaded

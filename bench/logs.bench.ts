@@ -27,12 +27,11 @@ import { once } from 'node:events'
 import { createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { builtCli, freePort } from '../test/cli-helper.js'
-import { cpuSeconds } from './lib.js'
+import { buildDist, cpuSeconds, distModule } from './lib.js'
 
 const PRINTER = fileURLToPath(new URL('../test/fixtures/log-printer.mjs', import.meta.url))
 const COUNT = Number(process.env.LOG_BENCH_LINES ?? 1_000_000)
@@ -51,15 +50,17 @@ type Mode = 'single' | 'batch'
 
 /** The server the bench runs: the built app with stdout attached, closed (and flushed) on SIGTERM. */
 const SERVER_SCRIPT = `
-import { buildApp } from './dist/src/app.js'
-import { LogHub } from './dist/src/log/hub.js'
-import { logToStdout } from './dist/src/log/stdout.js'
+import { buildApp } from ${distModule('src/app.js')}
+import { LogHub } from ${distModule('src/log/hub.js')}
+import { logToStdout } from ${distModule('src/log/stdout.js')}
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-const [config, dataDir, port] = process.argv.slice(2)
+const [config, dataDir] = process.argv.slice(2)
 const hub = new LogHub()
 const closeStdout = logToStdout(hub, false)
 const app = await buildApp({ config, dataDir, hub, logFileSize: 1024 * 1024 * 1024 })
-await app.listen({ host: '127.0.0.1', port: Number(port) })
+await app.listen({ host: '127.0.0.1', port: 0 })
+// The port, to the bench, which then lets this process go its own way.
+process.send({ port: app.server.address().port }, () => process.disconnect())
 // LOG_BENCH_MEMORY=1: the peaks of each kind of memory, on stderr at exit.
 const peak = {}
 // How long the event loop was held up (a skill call waits that long), on stderr at exit.
@@ -92,28 +93,20 @@ process.on('exit', () => {
 })
 
 async function startServer (): Promise<Server> {
-  const build = dirname(dirname(dirname(await builtCli())))
-  const script = join(build, 'log-bench-server.mjs')
-  writeFileSync(script, SERVER_SCRIPT)
   const dir = mkdtempSync(join(tmpdir(), 'aigis-logbench-'))
   folders.add(dir)
+  const script = join(dir, 'server.mjs')
+  writeFileSync(script, SERVER_SCRIPT)
   writeFileSync(join(dir, 'config.aigis'), '')
-  const port = await freePort()
   const profile = process.env.LOG_BENCH_PROFILE !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOG_BENCH_PROFILE}`] : []
-  const child = spawn(process.execPath, [...profile, ...(process.env.LOG_BENCH_GC !== undefined ? ['--expose-gc'] : []), script, join(dir, 'config.aigis'), join(dir, 'data'), String(port)], {
-    stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit']
+  const child = spawn(process.execPath, [...profile, ...(process.env.LOG_BENCH_GC !== undefined ? ['--expose-gc'] : []), script, join(dir, 'config.aigis'), join(dir, 'data')], {
+    stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc']
   })
   servers.add(child)
   child.once('exit', () => servers.delete(child))
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('the server ended early')
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) break
-    } catch {}
-    await sleep(50)
-  }
-  return { child, url, port, dir, floods: 0 }
+  const [message] = await Promise.race([once(child, 'message'), once(child, 'exit').then(() => { throw new Error('the server ended before it listened') })])
+  const { port } = message as { port: number }
+  return { child, url: `http://127.0.0.1:${port}`, port, dir, floods: 0 }
 }
 
 /** Stops the server (SIGTERM: its files are flushed); returns its peak RSS. */
@@ -561,4 +554,5 @@ async function stalledPhase (): Promise<void> {
   check('peak RSS with one stalled client during the flood', `${(stalledRss / MB).toFixed(0)} MB`, stalledRss <= 200 * MB, '<= 200 MB')
 }
 
+buildDist()
 await main()

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildDist, median, report, startChild, stopChild } from './lib.js'
+import { buildDist, distModule, median, report, startChild, stopChild } from './lib.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, '.bench', 'process')
@@ -24,7 +24,7 @@ function writeConfig (name: string, count: number): string {
 
 // --- restart latency ------------------------------------------------------
 const latencyServer = `
-import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
+import { buildApp } from ${distModule('src/app.js')}
 const app = await buildApp({ config: ${JSON.stringify(writeConfig('one', 1))}, dataDir: ${JSON.stringify(join(work, 'data-latency'))}, restartBackoff: { initialMs: 0 } })
 await app.listen({ port: 0, host: '127.0.0.1' })
 await app.aigis.loaded
@@ -60,7 +60,7 @@ const latencyOk = report('exit → replacement running (median)', `${latencyMs.t
 // --- memory with 50 idle external plugins ---------------------------------
 const memoryServer = (config: string, dataDir: string, count: number): string => `
 import { setTimeout as sleep } from 'node:timers/promises'
-import { buildApp } from ${JSON.stringify(join(root, 'dist/src/app.js'))}
+import { buildApp } from ${distModule('src/app.js')}
 const app = await buildApp({ config: ${JSON.stringify(config)}, dataDir: ${JSON.stringify(dataDir)} })
 await app.listen({ port: 0, host: '127.0.0.1' })
 await app.aigis.loaded
