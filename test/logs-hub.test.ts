@@ -210,9 +210,8 @@ t.test('counts by plugin and by plugin and level', async (t) => {
 })
 
 t.test('publishLines hands readers the same JSON lines as publishLine, across ring chunks and with a small ring', async (t) => {
-  // Runs of plain lines are copied out of the ring at once: a quoted line cuts a run, and
-  // so do the ring's limits (a run may not outgrow what it keeps); 4,000 lines span ring chunks
-  // and many stretches of the ring's scratch copy, and one line is longer than that copy.
+  // Plain lines are framed a chunk at a time (see framer.ts): a quoted line cuts a batch, and
+  // so do the ring's limits and its chunks' room; 4,000 lines span ring chunks, some are long.
   const lines: string[] = []
   for (let i = 1; i <= 4000; i++) lines.push(i % 997 === 0 ? `line ${i} "quoted"` : i % 1500 === 0 ? `line ${i} ${'x'.repeat(i === 3000 ? 20_000 : 3000)}` : `line ${i} the quick brown fox jumps over the lazy dog`)
   const bytes = Buffer.from(lines.join('\n') + '\n')

@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer'
 import { EventEmitter } from 'node:events'
-import { EscapeFinder } from './escapes.js'
 import { LEVELS, levelName, type LevelName } from './levels.js'
 import { SERVER_PLUGIN, type LogInput, type LogRecord, type LogStream } from './record.js'
 import { decodeLine, wasCut } from './lines.js'
+import { Framer } from './framer.js'
 import { FrameRing, LineBuffer, type LineBatch } from './ring.js'
 
 export type { LineBatch } from './ring.js'
@@ -156,9 +156,7 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** The first record not yet handed to the readers, and the bytes since. */
   #pendingFrom = 1
   #pendingBytes = 0
-  /** The first record of the run publishLines is adding whose JSON lines are not in #lines yet (0: none), and the bytes of the run's frames. */
-  #runFrom = 0
-  #runBytes = 0
+  readonly #framer = new Framer()
   #lastHandOver = 0
   #handOverMs: number
   #timer: NodeJS.Timeout | undefined
@@ -301,15 +299,19 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /**
    * Adds the lines a subprocess printed that `bytes` holds from `start` to
    * `end`: whole lines, each ending in `\n`, as readLines hands them over.
-   * Each becomes what `publishLine` makes of it, and the hottest case, a
-   * line of UTF-8 that is not JSON and has nothing to escape, is copied
-   * into the ring as it is, without a string of it or of its record.
+   * Each becomes what `publishLine` makes of it; the hottest case, lines of
+   * UTF-8 that are not JSON and have nothing to escape, are framed by the
+   * Framer a chunk at a time, without a string of a line or of its record.
+   * The lines of a chunk share one time: they came in one read.
    */
   publishLines (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, bytes: Buffer, start: number, end: number): void {
     const lines = bytes.subarray(start, end)
     const level: LevelName = stream === 'stderr' ? 'error' : 'info'
-    // Records wanted as objects, lines below the level (a JSON one may be above it), or broken UTF-8: one by one.
-    if (LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines)) {
+    const log = this.#plugin(plugin)
+    this.#readClock()
+    const head = this.#head(log, stream, pid, level)
+    // Records wanted as objects, lines below the level (a JSON one may be above it), broken UTF-8, or too long to frame: one by one.
+    if (LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines) || !this.#framer.load(lines, head)) {
       for (let at = 0; at < lines.length;) {
         const newline = lines.indexOf(10, at)
         this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
@@ -317,47 +319,37 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       }
       return
     }
-    const log = this.#plugin(plugin)
-    const head = this.#head(log, stream, pid, level)
+    const ring = this.#ring
     const streamId = STREAM_IDS[stream]
     const levelIndex = LEVEL_INDEX.get(level)!
-    const escapes = new EscapeFinder(lines)
-    let escape = escapes.next(0)
-    const longestRun = Math.max(1, Math.floor(this.capacity / 2))
+    const halfRecords = Math.ceil(this.capacity / 2)
+    const halfBytes = ring.maxBytes / 2
     for (let at = 0; at < lines.length;) {
-      const newline = lines.indexOf(10, at)
-      if (newline < escape && lines[at] !== 123 /* { */) {
-        const seq = this.#seq + 1
-        // A run may not outgrow what the ring keeps: its lines are copied from there.
-        if (seq - this.#runFrom >= longestRun || this.#runBytes >= this.#ring.maxBytes / 2) this.#endRun()
-        if (this.#runFrom === 0) {
-          this.#runFrom = seq
-          this.#runBytes = 0
-        }
-        const bytes = this.#ring.appendLine(seq, head, lines, at, newline, log.id, streamId, LEVELS[level])
-        this.#runBytes += bytes
-        this.#counted(seq, bytes, log, levelIndex)
-      } else {
-        this.#endRun()
-        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
-        if (escape < newline) escape = escapes.next(newline + 1)
+      const seq = this.#seq + 1
+      // Handed over at the same marks as one record at a time (see #pend), a frame that would pass one first.
+      if (seq - this.#pendingFrom >= halfRecords || this.#pendingBytes >= halfBytes) this.flush()
+      const waiting = this.#pendingFrom <= this.#seq
+      const maxRecords = halfRecords - (seq - this.#pendingFrom)
+      const framed = this.#framer.frame(at, seq, maxRecords, waiting ? Math.min(ring.room(), halfBytes - this.#pendingBytes) : ring.room(), this.#lines.room())
+      if (framed.count > 0) {
+        const added = ring.appendFrames(seq, framed, log.id, streamId, LEVELS[level])
+        this.#lines.append(framed.lines, log.id)
+        for (let i = 0; i < framed.count; i++) this.#count(seq + i, log, levelIndex)
+        this.#pend(added)
       }
-      at = newline + 1
+      at = framed.next
+      if (framed.needed > 0) {
+        // No room for the next frame: in the ring's chunk, the line buffer's, or before the next hand-over.
+        if (framed.needed > ring.room()) ring.makeRoom(framed.needed)
+        else if (framed.needed > this.#lines.room()) this.#lines.reserve(framed.needed, log.id)
+        else this.flush()
+      } else if (at < lines.length && framed.count < maxRecords) {
+        // A line that is JSON or has something to escape.
+        const newline = lines.indexOf(10, at)
+        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
+        at = newline + 1
+      }
     }
-    this.#endRun()
-  }
-
-  /**
-   * Adds the JSON lines of the run of records publishLines copied into the
-   * ring as they are (up to the newest) to the lines readers get, all at
-   * once (see FrameRing#copyLines): before any other record, and before a
-   * hand-over.
-   */
-  #endRun (): void {
-    if (this.#runFrom === 0) return
-    // A run is one call's, so one plugin's: the ring knows which.
-    this.#lines.appendFrom(this.#ring, this.#runFrom, this.#seq, this.#ring.pluginOf[this.#runFrom % this.#ring.capacity], this.#runBytes)
-    this.#runFrom = 0
   }
 
   /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for its next line. */
@@ -397,12 +389,15 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /** Date.now(), read once for a run of records in the same turn of the event loop. */
   #now (): number {
-    if (--this.#clockUses < 0) {
-      this.#clockUses = CLOCK_REUSE - 1
-      this.#clock = Date.now()
-      this.#clockText = '' + this.#clock
-    }
+    if (--this.#clockUses < 0) this.#readClock()
     return this.#clock
+  }
+
+  /** Reads the clock now, for the next CLOCK_REUSE records. */
+  #readClock (): void {
+    this.#clockUses = CLOCK_REUSE
+    this.#clock = Date.now()
+    this.#clockText = '' + this.#clock
   }
 
   #plugin (name: string): PluginLog {
@@ -441,6 +436,12 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /** Counts record `seq` (of `bytes` in the ring, at level index `level`) and has it handed over. */
   #counted (seq: number, bytes: number, log: PluginLog, level: number): void {
+    this.#count(seq, log, level)
+    this.#pend(bytes)
+  }
+
+  /** Counts record `seq` of a plugin, at level index `level`. */
+  #count (seq: number, log: PluginLog, level: number): void {
     this.#seq = seq
     let recent = log.recent
     if (log.count === recent.length && recent.length < PLUGIN_INDEX) {
@@ -453,7 +454,12 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     log.count++
     log.retained++
     log.byLevel[level]++
+  }
+
+  /** Has the records up to the newest, `bytes` more of them, handed over. */
+  #pend (bytes: number): void {
     this.#pendingBytes += bytes
+    const seq = this.#seq
     if (seq - this.#pendingFrom >= this.capacity / 2 || this.#pendingBytes >= this.#ring.maxBytes / 2) {
       // This much more would overrun readers that wait for the turn to end.
       this.flush()
@@ -481,7 +487,6 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
 
   /** Hands the records not yet handed over to the readers now (before closing one, say). */
   flush (): void {
-    this.#endRun()
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined

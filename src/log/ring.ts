@@ -19,6 +19,8 @@
 // garbage collector. Reusing chunks matters: they live long enough to be
 // promoted, and dead promoted buffers pile up until a full collection.
 
+import type { Framed } from './framer.js'
+
 export interface RingOptions {
   /** Most records retained. */
   capacity: number
@@ -36,14 +38,6 @@ interface RawBuffer extends Buffer {
 /** Bytes of a chunk; a frame longer than that gets a chunk of its own size. */
 const CHUNK_BYTES = 256 * 1024
 /**
- * Bytes at the end of each ring chunk where `appendLine` copies a stretch of
- * its source at once, to move each line from there into its frame with
- * copyWithin: Buffer#copy of a part of a buffer makes a view of it (Node
- * 20), which done for every line cost more than the bytes and fed the
- * garbage collector. Frames never go there.
- */
-const SCRATCH_BYTES = 16 * 1024
-/**
  * Bytes of a LineBuffer chunk. The writers join the views of consecutive
  * hand-overs without a copy only when they are in one chunk: at 256 KiB a
  * flood's hand-overs (~200 KB each) crossed a chunk nearly every time and
@@ -53,8 +47,6 @@ const SCRATCH_BYTES = 16 * 1024
 const LINE_CHUNK_BYTES = 1024 * 1024
 /** Evicted chunks kept for reuse at most. */
 const FREE_CHUNKS = 16
-
-const EVENT = Buffer.from('\nevent: log\ndata: {"seq":', 'latin1')
 
 export class FrameRing {
   readonly capacity: number
@@ -74,13 +66,6 @@ export class FrameRing {
   #chunkId = 0
   #chunk: Buffer
   #used = 0
-  /** The digits of #digitsSeq (see #digitsOf). */
-  #digits: Uint8Array = Buffer.from('0')
-  #digitsSeq = 0
-  /** What the current chunk's scratch tail holds: `#scratchOf[#scratchFrom, #scratchTo)` (undefined: nothing yet). */
-  #scratchOf: Buffer | undefined
-  #scratchFrom = 0
-  #scratchTo = 0
   /** Views handed to sockets and not yet written, by chunk id. */
   #pins = new Map<number, number>()
   /** Evicted chunks still pinned, by id: reused once unpinned. */
@@ -101,7 +86,7 @@ export class FrameRing {
     this.streamOf = new Uint8Array(n)
     this.levelOf = new Uint8Array(n)
     this.#chunks = new Array(n).fill(undefined)
-    this.#chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, this.maxBytes) + SCRATCH_BYTES)
+    this.#chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, this.maxBytes))
     this.#chunks[0] = this.#chunk
   }
 
@@ -117,87 +102,39 @@ export class FrameRing {
    */
   append (seq: number, frame: string, dataAt: number, plugin: number, stream: number, level: number): number {
     const bytes = Buffer.byteLength(frame)
-    const start = this.#room(bytes)
+    const start = this.makeRoom(bytes)
     const length = (this.#chunk as RawBuffer).utf8Write(frame, start, bytes)
     return this.#commit(seq, start, length, dataAt, plugin, stream, level)
   }
 
   /**
-   * Appends record `seq` (always lastSeq + 1) for a line of `source`
-   * (`from` to `to`) that a JSON string holds as it is: the frame is put
-   * together from bytes, without a string of the line or of the frame
-   * (`head` is the JSON between the seq and the message, encoded). Returns
-   * the frame's length in bytes. A stretch of `source` may be copied ahead
-   * for the next lines: a Buffer passed again must hold the same bytes
-   * (publishLines passes a new view of each chunk it gets).
+   * Appends records `seq` to `seq + framed.count - 1` (seq is always
+   * lastSeq + 1) from the framer's frames, which must fit in the current
+   * chunk (see room). Returns their bytes.
    */
-  appendLine (seq: number, head: Uint8Array, source: Buffer, from: number, to: number, plugin: number, stream: number, level: number): number {
-    const digits = this.#digitsOf(seq)
-    const start = this.#room(4 + 2 * digits.length + EVENT.length + head.length + (to - from) + 4)
-    const chunk = this.#chunk
-    let at = start
-    chunk[at++] = 105 // i
-    chunk[at++] = 100 // d
-    chunk[at++] = 58 // :
-    chunk[at++] = 32
-    for (let i = 0; i < digits.length; i++) chunk[at++] = digits[i]
-    chunk.set(EVENT, at)
-    at += EVENT.length
-    const dataAt = at - 7 - start // EVENT ends with the JSON's first 7 characters
-    for (let i = 0; i < digits.length; i++) chunk[at++] = digits[i]
-    chunk.set(head, at)
-    at += head.length
-    at = this.#copyIn(source, from, to, at)
-    chunk[at++] = 34 // "
-    chunk[at++] = 125 // }
-    chunk[at++] = 10
-    chunk[at++] = 10
-    return this.#commit(seq, start, at - start, dataAt, plugin, stream, level)
+  appendFrames (seq: number, framed: Framed, plugin: number, stream: number, level: number): number {
+    let start = this.#used
+    this.#chunk.set(framed.frames, start)
+    const { lengths, dataAts } = framed
+    for (let i = 0; i < framed.count; i++) {
+      const length = lengths[i]
+      this.#commit(seq + i, start, length, dataAts[i], plugin, stream, level)
+      start += length
+    }
+    return framed.frames.length
   }
 
-  /**
-   * Copies `source[from, to)` into the current chunk at `at` through its
-   * scratch tail (see SCRATCH_BYTES): a stretch of the source is copied
-   * there when the line is not in the stretch copied last; returns the end.
-   */
-  #copyIn (source: Buffer, from: number, to: number, at: number): number {
-    const chunk = this.#chunk
-    if (to - from > SCRATCH_BYTES) return at + source.copy(chunk, at, from, to)
-    const scratch = chunk.length - SCRATCH_BYTES
-    if (this.#scratchOf !== source || from < this.#scratchFrom || to > this.#scratchTo) {
-      this.#scratchTo = Math.min(source.length, from + SCRATCH_BYTES)
-      chunk.set(source.subarray(from, this.#scratchTo), scratch)
-      this.#scratchOf = source
-      this.#scratchFrom = from
-    }
-    const offset = scratch - this.#scratchFrom
-    chunk.copyWithin(at, offset + from, offset + to)
-    return at + to - from
-  }
-
-  /** The decimal digits of `seq`, counted up from the last call's when it is the next one. */
-  #digitsOf (seq: number): Uint8Array {
-    const digits = this.#digits
-    if (seq === this.#digitsSeq + 1) {
-      let i = digits.length - 1
-      while (i >= 0 && digits[i] === 57 /* 9 */) digits[i--] = 48
-      if (i >= 0) {
-        digits[i]++
-        this.#digitsSeq = seq
-        return digits
-      }
-    }
-    this.#digitsSeq = seq
-    return (this.#digits = Buffer.from(String(seq), 'latin1'))
+  /** Bytes the current chunk has left for frames. */
+  room (): number {
+    return this.#chunk.length - this.#used
   }
 
   /** Where the next frame of at most `bytes` goes: a new chunk when the current one has no room. */
-  #room (bytes: number): number {
-    if (bytes > this.#chunk.length - SCRATCH_BYTES - this.#used) {
+  makeRoom (bytes: number): number {
+    if (bytes > this.#chunk.length - this.#used) {
       this.#chunkId = (this.#chunkId + 1) >>> 0
-      this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes) + SCRATCH_BYTES)
+      this.#chunk = bytes <= CHUNK_BYTES && this.#free.length > 0 ? this.#free.pop()! : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes))
       this.#used = 0
-      this.#scratchOf = undefined
     }
     return this.#used
   }
@@ -235,7 +172,7 @@ export class FrameRing {
   }
 
   #recycle (buffer: Buffer): void {
-    if (buffer.length === CHUNK_BYTES + SCRATCH_BYTES && this.#free.length < FREE_CHUNKS) this.#free.push(buffer)
+    if (buffer.length === CHUNK_BYTES && this.#free.length < FREE_CHUNKS) this.#free.push(buffer)
   }
 
   /**
@@ -286,9 +223,9 @@ export class FrameRing {
   /**
    * Copies the JSON lines (JSON and newline) of retained records `from` to
    * `to` into `target` at `at`; returns the end. `target` needs room for
-   * their frames: the frames are copied whole, one call a
-   * chunk they span, and each JSON line is then moved down over the frame
-   * text before it with copyWithin (see SCRATCH_BYTES for why).
+   * their frames: the frames are copied whole, one call a chunk they span,
+   * and each JSON line is then moved down over the frame text before it
+   * with copyWithin (Buffer#copy of part of a buffer makes a view of it).
    */
   copyLines (from: number, to: number, target: Buffer, at: number): number {
     this.#spans(from, to, (first, last, frames) => {
@@ -359,12 +296,24 @@ export class LineBuffer {
    */
   appendFrom (ring: FrameRing, from: number, to: number, plugin: number, frameBytes: number): void {
     // Room for the frames: copyLines copies them whole, then keeps only the lines.
-    this.#reserve(frameBytes, plugin)
+    this.reserve(frameBytes, plugin)
     this.#used = ring.copyLines(from, to, this.#chunk, this.#used)
   }
 
+  /** Appends JSON lines (`<json>\n`, one plugin's) as they are. */
+  append (lines: Buffer, plugin: number): void {
+    this.reserve(lines.length, plugin)
+    this.#chunk.set(lines, this.#used)
+    this.#used += lines.length
+  }
+
+  /** Bytes that can be appended without a new chunk. */
+  room (): number {
+    return this.#chunk.length - this.#used
+  }
+
   /** Makes room for `bytes` more and starts a run when the plugin changes. */
-  #reserve (bytes: number, plugin: number): void {
+  reserve (bytes: number, plugin: number): void {
     if (bytes > this.#chunk.length - this.#used) {
       this.#closeRun()
       if (this.#used > this.#start) this.#views.push(this.#chunk.subarray(this.#start, this.#used))
