@@ -158,6 +158,8 @@ class SseReader {
   lateFirst = 0
   latencies: number[] | undefined
   #carry: Buffer | undefined
+  /** Bytes from the end of a msg's line number to the end of its record's JSON (0: not known yet; see #onLog). */
+  #tail = 0
 
   constructor (latencies = false) {
     if (latencies) this.latencies = []
@@ -204,8 +206,8 @@ class SseReader {
       } else if (c === 105 /* id: */) {
         end = line + 4
         while (end < n && bytes[end] !== 10) end++
-      } else if (c === 101 /* event: */ && startsWith(bytes, line, EVENT_LOG)) {
-        end = line + EVENT_LOG.length - 1
+      } else if (c === 101 /* event: */ && bytes[line + 7] === 108 /* log */ && bytes[line + 10] === 10) {
+        end = line + 10
       } else {
         end = bytes.indexOf(10, line)
         if (end < 0) end = n
@@ -227,12 +229,27 @@ class SseReader {
     this.#carry = frame < n ? Buffer.from(bytes.subarray(frame)) : undefined
   }
 
-  /** Checks the line number that starts the msg of the record in `bytes[from, to)`. */
+  /**
+   * Checks the line number that starts the msg of the record in `bytes[from, to)`.
+   * A flood's lines differ only in that number, so once the text after it is
+   * known (from a record whose msg was looked for), the number is read back
+   * from there, where the record ends: no search a line.
+   */
   #onLog (bytes: Buffer, from: number, to: number): void {
-    let k = msgStart(bytes, from, to)
+    let k = -1
+    const tail = this.#tail
+    if (tail > 0) {
+      // The digits end `tail` bytes before the JSON does, and a quote is before them.
+      let d = to - tail
+      while (d > from && bytes[d - 1] >= 48 && bytes[d - 1] <= 57) d--
+      if (d < to - tail && bytes[d - 1] === 34) k = d
+    }
+    if (k < 0) k = msgStart(bytes, from, to)
+    const start = k
     let index = 0
     for (let c = bytes[k]; c >= 48 && c <= 57; c = bytes[++k]) index = index * 10 + c - 48
-    if (k < 0 || index !== this.lastIndex + 1) this.outOfOrder++
+    if (start >= 0 && tail === 0) this.#tail = to - k
+    if (start < 0 || index !== this.lastIndex + 1) this.outOfOrder++
     this.lastIndex = index
     this.count++
     if (this.latencies !== undefined) {
@@ -243,7 +260,6 @@ class SseReader {
 }
 
 const FRAME_END = Buffer.from('\n\n')
-const EVENT_LOG = Buffer.from('event: log\n')
 
 /** Whether `bytes` holds `prefix` at `at`. */
 function startsWith (bytes: Buffer, at: number, prefix: Buffer): boolean {

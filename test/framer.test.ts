@@ -85,6 +85,7 @@ t.test('takes up to 64 KiB of lines and a 4 KiB head; a line may end at the last
   t.equal(framed.next, FRAMER_INPUT_BYTES)
   t.notOk(framer.load(Buffer.concat([full, Buffer.from('\n')]), HEAD), 'more lines: not taken')
   t.notOk(framer.load(Buffer.from('a\n'), Buffer.alloc(FRAMER_HEAD_BYTES + 1, 32)), 'a longer head: not taken')
+  t.notOk(framer.load(Buffer.from('a\n'), Buffer.from(',"msg":"')), 'nor one shorter than 16 bytes')
 })
 
 /** The JSON lines readers get and the records retained, their times zeroed (lines of one read share a time). */

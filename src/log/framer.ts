@@ -80,10 +80,12 @@ export class Framer {
 
   /**
    * Takes `lines` (whole lines, each ending in `\n`) and the head to frame
-   * them with; false when either is too long to be framed here.
+   * them with; false when the lines are too long to be framed here, or the
+   * head too long or shorter than 16 bytes (the framer stores 16 bytes of
+   * digits before it).
    */
   load (lines: Buffer, head: Uint8Array): boolean {
-    if (lines.length > FRAMER_INPUT_BYTES || head.length > FRAMER_HEAD_BYTES) return false
+    if (lines.length > FRAMER_INPUT_BYTES || head.length > FRAMER_HEAD_BYTES || head.length < 16) return false
     this.#memory.set(lines, INPUT)
     this.#memory.set(head, HEAD)
     this.#inputLength = lines.length

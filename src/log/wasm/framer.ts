@@ -101,15 +101,20 @@ export function frame (from: usize, to: usize, head: usize, headLength: i32, fra
       needed = frameLength
       break
     }
+    // The short parts are stored 16 bytes at a time (a memory.copy is a call): the digits
+    // (at most 16, as a JavaScript number has) with what follows overwriting the rest (the
+    // head is at least 16 bytes), the event line in two overlapping stores.
+    const seqDigits = v128.load(digits)
     const start = frame
     store<u32>(frame, 0x203a6469) // "id: "
     frame += 4
-    memory.copy(frame, digits, digitsLength)
+    v128.store(frame, seqDigits)
     frame += digitsLength
-    memory.copy(frame, EVENT, EVENT_LENGTH)
+    v128.store(frame, v128.load(EVENT))
+    v128.store(frame + EVENT_LENGTH - 16, v128.load(EVENT + EVENT_LENGTH - 16))
     frame += EVENT_LENGTH
     const json = frame - 7
-    memory.copy(frame, digits, digitsLength)
+    v128.store(frame, seqDigits)
     frame += digitsLength
     memory.copy(frame, head, headLength)
     frame += headLength
