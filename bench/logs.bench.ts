@@ -17,7 +17,7 @@
 // process, its stdout to /dev/null and its files in a temp folder, large
 // enough not to rotate during the bench (rotation is tested in the tests), so
 // that the lines of every flood can be counted in them.
-// Env: LOG_BENCH_LINES (1,000,000), LOG_BENCH_RUNS (3, best of: the child's own pause before its lines flow swings by ±0.3 s from flood to flood, for the raw reader and aigis alike),
+// Env: LOG_BENCH_LINES (1,000,000), LOG_BENCH_RUNS (5, best of: the child's own pause before its lines flow swings by ±0.3 s from flood to flood, for the raw reader and aigis alike),
 // LOG_BENCH_PROFILE=<dir> (a CPU profile of each server, written on exit),
 // LOG_BENCH_ONLY=single|batch|stalled (that part alone, to profile it),
 // LOG_BENCH_MEMORY=1 (the server's memory peaks by kind; LOG_BENCH_GC=1 to
@@ -35,7 +35,7 @@ import { buildDist, cpuSeconds, distModule } from './lib.js'
 
 const PRINTER = fileURLToPath(new URL('../test/fixtures/log-printer.mjs', import.meta.url))
 const COUNT = Number(process.env.LOG_BENCH_LINES ?? 1_000_000)
-const RUNS = Number(process.env.LOG_BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.LOG_BENCH_RUNS ?? 5)
 /**
  * A flood's later rate is taken from this line on. A Node child printing a
  * line a write queues everything left in memory once its pipe fills (its

@@ -307,16 +307,15 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   publishLines (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, bytes: Buffer, start: number, end: number): void {
     const lines = bytes.subarray(start, end)
     const level: LevelName = stream === 'stderr' ? 'error' : 'info'
+    // Records wanted as objects, lines below the level (a JSON one may be above it), or broken UTF-8: one by one.
+    if (LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines)) {
+      this.#publishEach(plugin, stream, pid, lines, 0)
+      return
+    }
     const log = this.#plugin(plugin)
     this.#readClock()
-    const head = this.#head(log, stream, pid, level)
-    // Records wanted as objects, lines below the level (a JSON one may be above it), broken UTF-8, or too long to frame: one by one.
-    if (LEVELS[level] < this.#minLevel || this.listenerCount('record') > 0 || !isUtf8(lines) || !this.#framer.load(lines, head)) {
-      for (let at = 0; at < lines.length;) {
-        const newline = lines.indexOf(10, at)
-        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
-        at = newline + 1
-      }
+    if (!this.#framer.load(lines, this.#head(log, stream, pid, level))) {
+      this.#publishEach(plugin, stream, pid, lines, 0)
       return
     }
     const ring = this.#ring
@@ -326,7 +325,8 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const halfBytes = ring.maxBytes / 2
     for (let at = 0; at < lines.length;) {
       const seq = this.#seq + 1
-      // Handed over at the same marks as one record at a time (see #pend), a frame that would pass one first.
+      // Handed over at the same marks as one record at a time (see #pend), before a frame that would pass one;
+      // when nothing waits, a frame larger than the mark goes alone.
       if (seq - this.#pendingFrom >= halfRecords || this.#pendingBytes >= halfBytes) this.flush()
       const waiting = this.#pendingFrom <= this.#seq
       const maxRecords = halfRecords - (seq - this.#pendingFrom)
@@ -345,11 +345,19 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
         else this.flush()
       } else if (at < lines.length && framed.count < maxRecords) {
         // A line that is JSON or has something to escape.
-        const newline = lines.indexOf(10, at)
-        this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
-        at = newline + 1
+        at = this.#publishEach(plugin, stream, pid, lines, at, 1)
       }
     }
+  }
+
+  /** Publishes the lines of `lines` from `at` on one by one (`count` of them at most); returns where the next starts. */
+  #publishEach (plugin: string, stream: 'stdout' | 'stderr', pid: number | undefined, lines: Buffer, at: number, count = Infinity): number {
+    for (let n = 0; n < count && at < lines.length; n++) {
+      const newline = lines.indexOf(10, at)
+      this.publishLine(plugin, stream, pid, decodeLine(lines, at, newline))
+      at = newline + 1
+    }
+    return at
   }
 
   /** `,"level":..,"plugin":..,"stream":..,"pid":..,"msg":"` for a plugin's stream, kept for its next line. */
