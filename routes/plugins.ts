@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorRef, PluginNameParams } from '../src/schemas/common.js'
-import { AddPluginBody, PluginLogsQuery, PluginStatusRef } from '../src/schemas/plugins.js'
+import { AddPluginBody, DEFAULT_LOG_LINES, PluginLogsQuery, PluginStatusRef } from '../src/schemas/plugins.js'
 import { SkillValidator } from '../src/skills/validator.js'
 
 const ACTIONS = ['start', 'stop', 'restart', 'reload'] as const
@@ -84,7 +84,7 @@ const plugins: FastifyPluginAsyncTypebox = async (app) => {
     const { name } = request.params
     manager.status(name) // 404 for an unknown plugin
     // The records' own JSON, joined (Fastify sends a string as it is; the cast is for the type provider, which knows only the schema): 10,000 of them parsed and serialized again held the event loop ~100 ms a request.
-    const records = hub.tailJson(request.query.lines ?? 100, { plugins: new Set([name]) })
+    const records = hub.tailJson(request.query.lines ?? DEFAULT_LOG_LINES, { plugins: new Set([name]) })
     return await reply.type('application/json; charset=utf-8').send(`[${records.join(',')}]` as unknown as object[])
   })
 }

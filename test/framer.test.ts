@@ -3,7 +3,7 @@
 // what the hub makes of a line in JavaScript, it stops where it must, and the
 // hub gives the same records through it as line by line, whatever the mix.
 import { readFileSync } from 'node:fs'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { FRAMER_HEAD_BYTES, FRAMER_INPUT_BYTES, Framer, type Framed } from '../src/log/framer.js'
 import { LogHub, type LineBatch } from '../src/log/hub.js'
 import { FRAMER_MODULE, generateFramerModule } from '../scripts/wasm.js'
@@ -11,7 +11,7 @@ import { FRAMER_MODULE, generateFramerModule } from '../scripts/wasm.js'
 const HEAD = Buffer.from(',"time":1,"level":"info","plugin":"p","stream":"stdout","pid":9,"msg":"')
 
 /** The frames and lines of a call, split per record. */
-function split (framed: Framed): Array<{ frame: string, line: string, dataAt: number }> {
+function split (t: Test, framed: Framed): Array<{ frame: string, line: string, dataAt: number }> {
   const records = []
   let frameAt = 0
   let lineAt = 0
@@ -47,8 +47,8 @@ t.test('frames plain lines as the hub does, the seq counted on across digit coun
     t.equal(framed.count, texts.length, `from seq ${first}`)
     t.equal(framed.next, input.length)
     t.equal(framed.needed, 0)
-    t.same(split(framed).map(({ frame, line }) => ({ frame, line })), texts.map((text, i) => expected(first + i, text)))
-    t.same(split(framed).map(({ frame, dataAt }) => frame.slice(dataAt, dataAt + 7)), texts.map(() => '{"seq":'), 'dataAt: where the JSON starts')
+    t.same(split(t, framed).map(({ frame, line }) => ({ frame, line })), texts.map((text, i) => expected(first + i, text)))
+    t.same(split(t, framed).map(({ frame, dataAt }) => frame.slice(dataAt, dataAt + 7)), texts.map(() => '{"seq":'), 'dataAt: where the JSON starts')
   }
 })
 

@@ -157,6 +157,13 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   #pendingFrom = 1
   #pendingBytes = 0
   readonly #framer = new Framer()
+  /**
+   * Records, and bytes of them, that are handed over at once whatever the
+   * turn (half the ring): more would overrun readers that wait for the turn
+   * to end.
+   */
+  readonly #handOverRecords: number
+  readonly #handOverBytes: number
   #lastHandOver = 0
   #handOverMs: number
   #timer: NodeJS.Timeout | undefined
@@ -172,6 +179,8 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
       onEvict: (seq, plugin) => this.#evicted(seq, plugin)
     })
     this.capacity = this.#ring.capacity
+    this.#handOverRecords = Math.ceil(this.capacity / 2)
+    this.#handOverBytes = this.#ring.maxBytes / 2
     this.#minLevel = LEVELS[options.level ?? 'info']
     this.#handOverMs = options.handOverMs ?? 2
     this.streams = new LogStreams(this, options.sse)
@@ -321,16 +330,14 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
     const ring = this.#ring
     const streamId = STREAM_IDS[stream]
     const levelIndex = LEVEL_INDEX.get(level)!
-    const halfRecords = Math.ceil(this.capacity / 2)
-    const halfBytes = ring.maxBytes / 2
     for (let at = 0; at < lines.length;) {
       const seq = this.#seq + 1
       // Handed over at the same marks as one record at a time (see #pend), before a frame that would pass one;
       // when nothing waits, a frame larger than the mark goes alone.
-      if (seq - this.#pendingFrom >= halfRecords || this.#pendingBytes >= halfBytes) this.flush()
+      if (this.#handOverDue(seq)) this.flush()
       const waiting = this.#pendingFrom <= this.#seq
-      const maxRecords = halfRecords - (seq - this.#pendingFrom)
-      const framed = this.#framer.frame(at, seq, maxRecords, waiting ? Math.min(ring.room(), halfBytes - this.#pendingBytes) : ring.room(), this.#lines.room())
+      const maxRecords = this.#handOverRecords - (seq - this.#pendingFrom)
+      const framed = this.#framer.frame(at, seq, maxRecords, waiting ? Math.min(ring.room(), this.#handOverBytes - this.#pendingBytes) : ring.room(), this.#lines.room())
       if (framed.count > 0) {
         const added = ring.appendFrames(seq, framed, log.id, streamId, LEVELS[level])
         this.#lines.append(framed.lines, log.id)
@@ -467,14 +474,17 @@ export class LogHub extends EventEmitter<{ record: [HubEntry] }> {
   /** Has the records up to the newest, `bytes` more of them, handed over. */
   #pend (bytes: number): void {
     this.#pendingBytes += bytes
-    const seq = this.#seq
-    if (seq - this.#pendingFrom >= this.capacity / 2 || this.#pendingBytes >= this.#ring.maxBytes / 2) {
-      // This much more would overrun readers that wait for the turn to end.
+    if (this.#handOverDue(this.#seq)) {
       this.flush()
     } else if (!this.#turnScheduled) {
       this.#turnScheduled = true
       setImmediate(this.#endTurn)
     }
+  }
+
+  /** Whether what waits, up to record `seq`, is as much as is handed over at once (see #handOverRecords). */
+  #handOverDue (seq: number): boolean {
+    return seq - this.#pendingFrom >= this.#handOverRecords || this.#pendingBytes >= this.#handOverBytes
   }
 
   /**

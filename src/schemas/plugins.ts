@@ -36,6 +36,9 @@ export const AddPluginBody = Type.Object({
   type: Type.Optional(Type.Unsafe<PluginType>({ type: 'string', enum: [...PLUGIN_TYPES], description: 'Checked against the plugin\'s PLUGIN_TYPE when given' }))
 }, { additionalProperties: false })
 
+/** Records GET /plugins/{name}/logs returns when `lines` is not given. */
+export const DEFAULT_LOG_LINES = 100
+
 export const PluginLogsQuery = Type.Object({
-  lines: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 100, description: 'How many of the last records (default 100)' }))
+  lines: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: DEFAULT_LOG_LINES, description: `How many of the last records (default ${DEFAULT_LOG_LINES})` }))
 })
